@@ -1,0 +1,1 @@
+"""The tokenyard benchmark suite (run with `python bench/run.py`)."""

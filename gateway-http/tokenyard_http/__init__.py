@@ -1,0 +1,1 @@
+"""tokenyard's HTTP facade: OpenAI-compatible REST and Server-Sent Events over the gRPC services."""

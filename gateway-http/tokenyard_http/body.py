@@ -1,0 +1,58 @@
+"""Strict JSON request bodies: orjson parsing (rejects invalid UTF-8 and lone surrogates) + pydantic models.
+
+Routes that take a body use `read_json(request, Model)` and declare `openapi_extra=json_body(Model)`, so the
+schema still shows in /openapi.json (`install_schemas` adds the models to the components).
+"""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from tokenyard.errors import invalid
+
+M = TypeVar("M", bound=BaseModel)
+REF = "#/components/schemas/{model}"
+_MODELS: dict[str, type[BaseModel]] = {}  # body models declared by routes, for the OpenAPI components
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    """The body parsed and validated; a 400 naming the parameter otherwise."""
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(f"Request body is not valid JSON: {str(exc).split(':')[0]}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` declaring `model` as the JSON request body."""
+    _MODELS[model.__name__] = model
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": REF.format(model=model.__name__)}}}}}
+
+
+def install_schemas(app: FastAPI) -> None:
+    """Make /openapi.json include the body models declared with json_body."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = base()
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in _MODELS.values():
+            full = model.model_json_schema(ref_template=REF)
+            comps.update(full.pop("$defs", {}))
+            comps[model.__name__] = full
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,10 @@
+"""The web console at /console: server-rendered pages over the facade's own REST API."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tokenyard_http.console import apps, keys, signin, usage
+
+router = APIRouter()
+for _r in (signin.router, apps.router, keys.router, usage.router):
+    router.include_router(_r)

@@ -1,0 +1,1 @@
+"""Provider passthrough: `/v1/{account_id}/{gateway_id}/{provider}/...` forwarded to a configured provider (BYOK)."""

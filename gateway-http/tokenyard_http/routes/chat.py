@@ -1,0 +1,97 @@
+"""POST /v1/chat/completions and /v1/{app_id}/chat/completions: JSON or SSE over the Router's gRPC API."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import orjson
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response, StreamingResponse
+
+from tokenyard.errors import GatewayError
+from tokenyard.inference import convert
+from tokenyard.inference.v1 import inference_service_pb2 as pb
+from tokenyard.telemetry import ACTIVE_STREAMS
+from tokenyard_http.auth import metadata
+from tokenyard_http.body import json_body, read_json
+from tokenyard_http.clients import Clients, clients
+from tokenyard_http.errors import error_responses, openai_error, rpc_error
+from tokenyard_http.schemas.chat import ChatCompletionRequest
+from tokenyard_http.sse import DONE, SSE_HEADERS, event
+
+router = APIRouter(tags=["chat"])
+ERRORS = error_responses(400, 401, 402, 403, 404, 409, 413, 429, 502, 503, 504)
+
+
+def _headers(md: Any) -> dict[str, str]:
+    return {k: v for k, v in (md or ()) if k.startswith("x-") and isinstance(v, str)}
+
+
+@router.post("/v1/chat/completions", responses=ERRORS, summary="Create a chat completion",
+             openapi_extra=json_body(ChatCompletionRequest))
+async def chat_completions(request: Request, c: Clients = Depends(clients)) -> Response:
+    """OpenAI-compatible chat completions on the app-less route (needs the ai:gateway scope)."""
+    return await handle_chat(request, c, app_id="")
+
+
+@router.post("/v1/{app_id}/chat/completions", responses=ERRORS, summary="Create a chat completion for an app",
+             openapi_extra=json_body(ChatCompletionRequest))
+async def app_chat_completions(app_id: str, request: Request, c: Clients = Depends(clients)) -> Response:
+    """The same, with the app's AI config applied."""
+    return await handle_chat(request, c, app_id=app_id)
+
+
+async def handle_chat(request: Request, c: Clients, app_id: str, *, md: Any = None,
+                      rename_model: Callable[[str], str] | None = None) -> Response:
+    """Run one chat request through the Router (`md`: the credential metadata when not `Authorization`;
+    `rename_model`: maps the body's model name first, e.g. the passthrough compat route's `provider/model`)."""
+    md = md if md is not None else metadata(request)
+    body = await read_json(request, ChatCompletionRequest)
+    data = body.model_dump(exclude_unset=True)
+    if rename_model is not None and isinstance(data.get("model"), str):
+        data["model"] = rename_model(data["model"])
+    payload = convert.request_to_pb(data)
+    rid = request.headers.get("x-request-id", "")
+    if payload.stream:
+        return await _stream(c, pb.StreamChatRequest(request=payload, app_id=app_id, request_id=rid), md)
+    call = c.inference.Chat(pb.ChatRequest(request=payload, app_id=app_id, request_id=rid), metadata=md)
+    try:
+        resp = await call
+        headers = _headers(await call.initial_metadata())
+    except grpc.RpcError as exc:
+        return openai_error(rpc_error(exc))
+    return Response(orjson.dumps(convert.completion_to_dict(resp.completion)), media_type="application/json",
+                    headers=headers)
+
+
+async def _stream(c: Clients, req: pb.StreamChatRequest, md: Any) -> Response:
+    """Errors before the first chunk are plain HTTP errors; after it, one SSE error event and a clean end."""
+    call = c.inference.StreamChat(req, metadata=md)
+    try:
+        first = await call.read()
+        headers = _headers(await call.initial_metadata())
+    except grpc.RpcError as exc:
+        return openai_error(rpc_error(exc))
+    except BaseException:
+        call.cancel()
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        gauge = ACTIVE_STREAMS.labels("/v1/chat/completions")
+        gauge.inc()
+        try:
+            msg = first
+            while msg is not grpc.aio.EOF:
+                yield event(convert.chunk_to_dict(msg.chunk))
+                msg = await call.read()
+            yield DONE
+        except grpc.RpcError as exc:
+            err: GatewayError = rpc_error(exc)
+            yield event(err.openai_body())
+            yield DONE
+        finally:
+            gauge.dec()
+            call.cancel()
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers={**SSE_HEADERS, **headers})

@@ -1,0 +1,4 @@
+"""`python -m tokenyard` runs the CLI."""
+from tokenyard.cli import main
+
+main()

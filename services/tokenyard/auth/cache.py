@@ -1,0 +1,92 @@
+"""In-process credential cache for the hot path: answers from memory, asks the Auth service on a miss."""
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from tokenyard.auth.keygen import hash_secret
+from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.principal import Principal
+
+
+class Authenticator(Protocol):
+    """Anything that resolves a credential to a principal."""
+
+    async def authenticate(self, credential: str) -> Principal: ...
+
+
+class CachedAuthenticator:
+    """Caches principals (and briefly, rejections) by the credential's hash.
+
+    Entries live `ttl` seconds, never past the credential's own expiry; `invalidate` drops one at once (fed
+    by the revocation feed), so a revoked key stops working everywhere within the feed latency, not the TTL.
+    An answer that was in flight while an invalidation happened is returned but not cached.
+    `on_use(key_id)` is called for every successful key use (batched `last_used_at` tracking).
+    """
+
+    def __init__(self, backend: Callable[[str], Awaitable[Principal]], ttl: float = 30.0,
+                 negative_ttl: float = 1.0, max_entries: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 on_use: Callable[[str], None] | None = None) -> None:
+        self._backend = backend
+        self._ttl = ttl
+        self._negative_ttl = negative_ttl
+        self._max = max_entries
+        self._clock = clock
+        self._wall = wall
+        self._entries: dict[str, tuple[float, Principal | GatewayError]] = {}
+        self._generation = 0
+        self.on_use = on_use
+
+    async def authenticate(self, credential: str) -> Principal:
+        """The credential's principal, from cache when fresh."""
+        if not credential:
+            raise GatewayError(ErrorKind.UNAUTHENTICATED, "Missing API key: send `Authorization: Bearer <key>`")
+        digest = hash_secret(credential)
+        now = self._clock()
+        hit = self._entries.get(digest)
+        if hit is not None and hit[0] > now:
+            if isinstance(hit[1], GatewayError):
+                raise hit[1]
+            return self._used(hit[1])
+        generation = self._generation
+        try:
+            principal = await self._backend(credential)
+        except GatewayError as err:
+            if err.kind is ErrorKind.UNAUTHENTICATED and generation == self._generation:
+                self._store(digest, now + self._negative_ttl, err)
+            raise
+        expires = now + self._ttl
+        if principal.expires_at:
+            expires = min(expires, now + principal.expires_at - self._wall())
+        if generation == self._generation:
+            self._store(digest, expires, principal)
+        return self._used(principal)
+
+    def _used(self, principal: Principal) -> Principal:
+        if self.on_use is not None and principal.key_id:
+            self.on_use(principal.key_id)
+        return principal
+
+    def _store(self, digest: str, expires: float, value: Principal | GatewayError) -> None:
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[digest] = (expires, value)
+
+    def invalidate(self, key_hash: str) -> None:
+        """Forget one credential (by SHA-256 hex of its secret)."""
+        self._generation += 1
+        self._entries.pop(key_hash, None)
+
+    def invalidate_key_id(self, key_id: str) -> None:
+        """Forget every cached entry of one key id."""
+        self._generation += 1
+        for digest, (_, value) in list(self._entries.items()):
+            if isinstance(value, Principal) and value.key_id == key_id:
+                self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._generation += 1
+        self._entries.clear()

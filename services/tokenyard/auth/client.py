@@ -1,0 +1,52 @@
+"""Auth service client over gRPC, with the same authenticate() as the in-process service."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import grpc
+
+from tokenyard.auth.convert import principal_from_pb, ts
+from tokenyard.auth.revocations import RevocationEvent
+from tokenyard.auth.v1 import auth_service_pb2 as pb
+from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
+from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.principal import Principal
+
+
+class AuthClient:
+    """Resolves credentials through a remote Auth service; internal RPCs use `credential` (the admin key)."""
+
+    def __init__(self, channel: grpc.aio.Channel, credential: str = "") -> None:
+        self.stub = pb_grpc.AuthServiceStub(channel)
+        self._md = auth_metadata(credential) if credential else ()
+
+    async def authenticate(self, credential: str) -> Principal:
+        """Remote Authenticate; errors come back as GatewayError."""
+        try:
+            resp = await self.stub.Authenticate(pb.AuthenticateRequest(credential=credential), timeout=10)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return principal_from_pb(resp.principal)
+
+    async def watch_revocations(self, after_sequence: int) -> AsyncIterator[RevocationEvent]:
+        """Revocations as they happen (sequence 0 = handshake/heartbeat); raises GatewayError when the stream
+        breaks."""
+        call = self.stub.WatchRevocations(pb.WatchRevocationsRequest(after_sequence=after_sequence),
+                                          metadata=self._md)
+        try:
+            async for msg in call:
+                yield RevocationEvent(msg.sequence, msg.key_id, msg.key_hash)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        finally:
+            call.cancel()
+
+    async def record_key_use(self, uses: dict[str, dt.datetime]) -> int:
+        """Report the latest use of keys (batched `last_used_at`)."""
+        req = pb.RecordKeyUseRequest(uses=[pb.KeyUse(key_id=k, used_at=ts(t)) for k, t in uses.items()])
+        try:
+            resp = await self.stub.RecordKeyUse(req, metadata=self._md, timeout=10)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return resp.updated

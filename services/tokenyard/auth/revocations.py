@@ -1,0 +1,44 @@
+"""The key revocation feed: rows in `key_revocations`, read by pollers and streamed to other processes."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tokenyard.auth.tables import Revocation
+from tokenyard.tablefeed import TableFeed, rows_after
+
+
+@dataclass(frozen=True)
+class RevocationEvent:
+    """One revoked key: drop `key_hash` from every credential cache."""
+
+    sequence: int
+    key_id: str
+    key_hash: str
+
+
+def add_revocation(session: AsyncSession, key_id: str, key_hash: str, when: dt.datetime) -> None:
+    """Append a revocation inside the caller's transaction (so it commits with the key change)."""
+    session.add(Revocation(key_id=key_id, key_hash=key_hash, created_at=when))
+
+
+def _event(row: Revocation) -> RevocationEvent:
+    return RevocationEvent(row.seq, row.key_id, row.key_hash)
+
+
+async def revocations_after(sessions: async_sessionmaker, after: int,
+                            since: dt.datetime | None = None) -> list[RevocationEvent]:
+    """Revocations with a sequence above `after` (or, when `since` is given, created since then)."""
+    return await rows_after(sessions, Revocation, _event, after, since)
+
+
+class RevocationFeed(TableFeed[RevocationEvent]):
+    """Polls the revocation table (~200 ms): drops revoked keys from this process's cache and publishes them
+    to `WatchRevocations` streams of processes that have no database of their own."""
+
+    def __init__(self, sessions: async_sessionmaker, on_revoked: Callable[[RevocationEvent], None],
+                 interval: float = 0.2) -> None:
+        super().__init__(sessions, Revocation, _event, on_revoked, interval)

@@ -1,0 +1,92 @@
+"""AuthService gRPC servicer: proto <-> domain, errors -> status. Thin by design."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import grpc
+
+from tokenyard.auth.cache import Authenticator
+from tokenyard.auth.convert import from_ts, key_to_pb, principal_to_pb
+from tokenyard.auth.revocations import RevocationFeed
+from tokenyard.auth.service import AuthService
+from tokenyard.auth.v1 import auth_service_pb2 as pb
+from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
+from tokenyard.changefeed import watch
+from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.grpcutil import credential_from, handles_errors
+
+
+class AuthServicer(pb_grpc.AuthServiceServicer):
+    """Exposes AuthService over gRPC; callers of admin RPCs are authenticated from metadata."""
+
+    def __init__(self, service: AuthService, authenticator: Authenticator, cache_ttl_seconds: int = 30,
+                 feed: RevocationFeed | None = None) -> None:
+        self._service = service
+        self._auth = authenticator
+        self._ttl = cache_ttl_seconds
+        self._feed = feed
+
+    async def _admin(self, context: grpc.aio.ServicerContext) -> None:
+        caller = await self._auth.authenticate(credential_from(context))
+        if not caller.is_admin:
+            raise GatewayError(ErrorKind.PERMISSION_DENIED, "internal RPC: needs the admin scope")
+
+    @handles_errors
+    async def Authenticate(self, request: pb.AuthenticateRequest, context: grpc.aio.ServicerContext
+                           ) -> pb.AuthenticateResponse:
+        principal = await self._service.authenticate(request.credential)
+        return pb.AuthenticateResponse(principal=principal_to_pb(principal), cache_ttl_seconds=self._ttl)
+
+    @handles_errors
+    async def CreateKey(self, request: pb.CreateKeyRequest, context: grpc.aio.ServicerContext
+                        ) -> pb.CreateKeyResponse:
+        caller = await self._auth.authenticate(credential_from(context))
+        row, secret = await self._service.create_key(
+            caller, name=request.name, scopes=list(request.scopes), app_id=request.app_id,
+            deployment_id=request.deployment_id, expires_at=from_ts(request, "expires_at"), rpm=request.rpm,
+            tpm=request.tpm, account_id=request.account_id)
+        return pb.CreateKeyResponse(key=key_to_pb(row), secret=secret)
+
+    @handles_errors
+    async def ListKeys(self, request: pb.ListKeysRequest, context: grpc.aio.ServicerContext
+                       ) -> pb.ListKeysResponse:
+        caller = await self._auth.authenticate(credential_from(context))
+        rows = await self._service.list_keys(caller, app_id=request.app_id, deployment_id=request.deployment_id,
+                                             include_revoked=request.include_revoked)
+        return pb.ListKeysResponse(keys=[key_to_pb(r) for r in rows])
+
+    @handles_errors
+    async def RevokeKey(self, request: pb.RevokeKeyRequest, context: grpc.aio.ServicerContext
+                        ) -> pb.RevokeKeyResponse:
+        caller = await self._auth.authenticate(credential_from(context))
+        row = await self._service.revoke_key(caller, request.id)
+        return pb.RevokeKeyResponse(key=key_to_pb(row))
+
+    @handles_errors
+    async def WatchRevocations(self, request: pb.WatchRevocationsRequest, context: grpc.aio.ServicerContext
+                               ) -> AsyncIterator[pb.WatchRevocationsResponse]:
+        await self._admin(context)
+        if self._feed is None:
+            raise GatewayError(ErrorKind.UNAVAILABLE, "revocation feed not running")
+        async for event in watch(self._feed.broadcaster, self._feed.history, request.after_sequence):
+            if event is None:
+                yield pb.WatchRevocationsResponse()
+            else:
+                yield pb.WatchRevocationsResponse(sequence=event.sequence, key_id=event.key_id,
+                                                  key_hash=event.key_hash)
+
+    @handles_errors
+    async def RecordKeyUse(self, request: pb.RecordKeyUseRequest, context: grpc.aio.ServicerContext
+                           ) -> pb.RecordKeyUseResponse:
+        await self._admin(context)
+        uses = {u.key_id: u.used_at.ToDatetime(tzinfo=dt.UTC) for u in request.uses}
+        return pb.RecordKeyUseResponse(updated=await self._service.record_key_use(uses))
+
+
+def registrar(servicer: AuthServicer):  # type: ignore[no-untyped-def]
+    """Adds the servicer to a server; returns the service name."""
+    def register(server: grpc.aio.Server) -> str:
+        pb_grpc.add_AuthServiceServicer_to_server(servicer, server)
+        return pb.DESCRIPTOR.services_by_name["AuthService"].full_name
+    return register

@@ -1,0 +1,28 @@
+"""Builds the chat app sub-service for a process that runs the Router (the Inference process)."""
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from tokenyard.auth.cache import Authenticator
+from tokenyard.catalog import Catalog
+from tokenyard.chats.model import RouterModel
+from tokenyard.chats.service import ChatAppService
+from tokenyard.chats.servicer import ChatsServicer, registrar
+from tokenyard.chats.store import ChatStore
+from tokenyard.chats.tools import EnabledTools, Toolbox, builtin_tools, no_app_config
+from tokenyard.egress import EgressPolicy
+from tokenyard.grpcutil import Registrar
+from tokenyard.inference.service import Router
+from tokenyard.settings import Settings
+
+
+def build_chats(settings: Settings, catalog: Catalog, router: Router, authenticator: Authenticator,
+                sessions: async_sessionmaker, http: httpx.AsyncClient,
+                enabled_tools: EnabledTools = no_app_config) -> tuple[ChatAppService, Registrar]:
+    """The service and its gRPC registrar. `http` is the client tools use (closed by the caller)."""
+    store = ChatStore(sessions)
+    toolbox = Toolbox(builtin_tools(catalog.tools, http), store, http, EgressPolicy(settings.egress_allow),
+                      enabled_tools)
+    service = ChatAppService(authenticator, store, RouterModel(router), catalog, toolbox)
+    return service, registrar(ChatsServicer(service))

@@ -1,0 +1,191 @@
+"""The `tokenyard` command: run the gateway (all-in-one or one service at a time)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tokenyard.settings import SERVICES
+
+app = typer.Typer(help="tokenyard: a multi-tenant AI model gateway.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+SERVE_CHOICES = (*SERVICES, "http")
+
+
+def _split(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _settings(**overrides: object):  # type: ignore[no-untyped-def]
+    from tokenyard.catalog import ConfigError, load_catalog
+    from tokenyard.settings import Settings
+
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        catalog = load_catalog(settings.config)
+    except ConfigError as exc:
+        typer.echo(f"tokenyard: invalid config: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return settings, catalog
+
+
+def _asyncio_run(coro) -> None:  # type: ignore[no-untyped-def]
+    """asyncio.run on uvloop when it is installed (it is, with uvicorn[standard]): a faster event loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _graceful_server_class():  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM after shutting down, which would skip our own clean-up; this does not."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[no-untyped-def]
+            old = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
+async def _serve_http(settings, runtime=None) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from tokenyard_http.app import create_app
+
+    host, port = _split(settings.http_listen)
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=10, http="httptools",
+                            timeout_keep_alive=settings.http_keep_alive_seconds,
+                            log_config=None)  # keep our JSON log handler
+    await _graceful_server_class()(config).serve()
+
+
+async def _run(settings, catalog, services: tuple[str, ...], http: bool) -> None:  # type: ignore[no-untyped-def]
+    from tokenyard.monitoring import tracing
+    from tokenyard.runtime import Runtime
+
+    role = services[0] if len(services) == 1 else "gateway" if services else "http"
+    tracing.setup(settings.otel_exporter, f"tokenyard-{role}")
+    metrics = _metrics_server(settings) if services and not http else None
+    runtime = await Runtime.start(settings, services, catalog=catalog) if services else None
+    if runtime is not None and runtime.generated_admin_key:
+        print(f"Generated bootstrap admin API key (shown once, store it now): {runtime.generated_admin_key}",
+              flush=True)
+    try:
+        grpc_part = f" gRPC {settings.grpc_listen} ({', '.join(services)})" if services else ""
+        http_part = f" HTTP http://{settings.http_listen}" if http else ""
+        print(f"tokenyard ready:{grpc_part}{http_part}", flush=True)
+        if http:
+            await _serve_http(settings)
+        else:
+            await _wait_for_signal()
+    finally:
+        if runtime is not None:
+            await runtime.stop()
+        if metrics is not None:
+            metrics.close()
+        tracing.shutdown()
+
+
+def _metrics_server(settings):  # type: ignore[no-untyped-def]
+    from tokenyard.monitoring.exporter import start_metrics_server
+
+    return start_metrics_server(settings.metrics_listen) if settings.metrics_listen else None
+
+
+@app.command()
+def up(
+    config: Annotated[Optional[Path], typer.Option(help="YAML config on top of the default catalog.")] = None,
+    http_listen: Annotated[Optional[str], typer.Option(help="HTTP facade address (default 127.0.0.1:8080).")] = None,
+    grpc_listen: Annotated[Optional[str], typer.Option(help="gRPC address (default 127.0.0.1:50051).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local data folder (default ./.tokenyard).")] = None,
+) -> None:
+    """Start every service and the HTTP facade in one process (SQLite, local models, no API key needed)."""
+    from tokenyard import logs
+
+    settings, catalog = _settings(config=config, http_listen=http_listen, grpc_listen=grpc_listen,
+                                  data_dir=data_dir)
+    logs.setup(settings.log_level)
+    _asyncio_run(_run(settings, catalog, SERVICES, http=True))
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVE_CHOICES)}.")],
+    listen: Annotated[str, typer.Option(help="Address to listen on, HOST:PORT.")],
+    config: Annotated[Optional[Path], typer.Option(help="YAML config on top of the default catalog.")] = None,
+    metrics_listen: Annotated[Optional[str], typer.Option(
+        help="HOST:PORT serving Prometheus /metrics (gRPC services; the facade serves it on its own port).")] = None,
+) -> None:
+    """Start one service alone (split deployment). Other services are found via TOKENYARD_<SERVICE>_ADDR."""
+    from tokenyard import logs
+
+    if service not in SERVE_CHOICES:
+        typer.echo(f"tokenyard: unknown service {service!r}; choose from {', '.join(SERVE_CHOICES)}", err=True)
+        raise typer.Exit(2)
+    if service == "http":
+        settings, catalog = _settings(config=config, http_listen=listen)
+        logs.setup(settings.log_level)
+        _asyncio_run(_run(settings, catalog, (), http=True))
+        return
+    settings, catalog = _settings(config=config, grpc_listen=listen, metrics_listen=metrics_listen)
+    logs.setup(settings.log_level)
+    _asyncio_run(_run(settings, catalog, (service,), http=False))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Run the benchmark suite (bench/run.py in a source checkout); extra arguments go to it, e.g. --quick."""
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "bench" / "run.py"
+    if not script.exists():
+        typer.echo("error: the benchmark suite ships with the source checkout (bench/run.py not found)", err=True)
+        raise typer.Exit(1)
+    raise typer.Exit(subprocess.call([sys.executable, str(script), *ctx.args], cwd=script.parent.parent))
+
+
+def _register_operator_commands() -> None:
+    from tokenyard.cmd import interactive, resources
+
+    app.add_typer(resources.keys_app, name="keys")
+    app.add_typer(resources.apps_app, name="apps")
+    app.add_typer(interactive.videos_app, name="videos")
+    app.command("models")(resources.models)
+    app.command("usage")(resources.usage)
+    app.command("chat")(interactive.chat)
+
+
+_register_operator_commands()
+
+
+def main() -> None:
+    """Entry point for `python -m tokenyard`."""
+    with contextlib.suppress(KeyboardInterrupt):
+        app()
+    sys.exit(0)

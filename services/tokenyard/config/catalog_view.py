@@ -1,0 +1,32 @@
+"""The catalog as the Config service lists it (public list with pricing, availability per provider)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from tokenyard.catalog import Catalog, ModelSpec
+from tokenyard.config.v1 import config_service_pb2 as pb
+
+
+def model_to_pb(m: ModelSpec, catalog: Catalog, env: Mapping[str, str] | None = None) -> pb.Model:
+    """Catalog model -> proto (prices as decimal strings)."""
+    provider = catalog.providers[m.provider]
+    p = m.pricing
+    return pb.Model(
+        id=m.id, type=m.type, provider=m.provider, provider_kind=provider.kind, context_window=m.context_window,
+        dimensions=m.dimensions, aliases=list(m.aliases), owned_by=m.owned_by or m.provider, sizes=list(m.sizes),
+        max_seconds=int(m.max_seconds), available=provider.configured(env if env is not None else os.environ),
+        pricing=pb.Pricing(input_per_mtok_usd=str(p.input_per_mtok_usd), output_per_mtok_usd=str(p.output_per_mtok_usd),
+                           per_call_usd=str(p.per_call_usd), per_second_usd=str(p.per_second_usd)))
+
+
+def list_models(catalog: Catalog, *, type_: str = "", allowed: list[str] | None = None) -> list[ModelSpec]:
+    """Catalog models, optionally of one type and within an app's allowed list (empty = all)."""
+    out = []
+    for m in catalog.models.values():
+        if type_ and m.type != type_:
+            continue
+        if allowed and not ({m.id, *m.aliases} & set(allowed)):
+            continue
+        out.append(m)
+    return out

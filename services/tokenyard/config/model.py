@@ -1,0 +1,91 @@
+"""Apps and per-app AI config as plain values, and the validation every write goes through."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, replace
+
+from tokenyard.catalog import Catalog
+from tokenyard.errors import invalid
+
+MAX_TOKENS_CAP = 100_000
+MAX_LIMIT = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """An app's identity."""
+
+    id: str
+    name: str
+    owner: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Per-app AI config. Zero / empty means "not set": no default model, no cap, all models, no limit."""
+
+    default_model: str = ""
+    max_tokens_per_request: int = 0
+    allowed_models: tuple[str, ...] = ()
+    rpm: int = 0
+    tpm: int = 0
+    enabled_tools: tuple[str, ...] = ()
+    custom_tools_json: str = ""
+    require_gateway_key: bool = False
+    """Passthrough routes need a tokenyard key of this app in `tokenyard-authorization`."""
+
+
+@dataclass(frozen=True)
+class AppSnapshot:
+    """What the Router needs about an app, as cached in memory."""
+
+    app: AppInfo
+    config: AppConfig
+
+
+def validate_config(cfg: AppConfig, catalog: Catalog) -> AppConfig:
+    """The config with allowed models normalised to catalog ids; a 400 naming the (REST) field otherwise."""
+    if not 0 <= cfg.max_tokens_per_request <= MAX_TOKENS_CAP:
+        raise invalid(f"maxTokensPerRequest must be an integer from 1 to {MAX_TOKENS_CAP}", "maxTokensPerRequest")
+    if len(cfg.allowed_models) > 1000:
+        raise invalid("allowedModels takes at most 1000 models", "allowedModels")
+    allowed: list[str] = []
+    for i, name in enumerate(cfg.allowed_models):
+        spec = catalog.resolve(name) if isinstance(name, str) else None
+        if spec is None:
+            raise invalid(f"allowedModels[{i}]: unknown model {name!r}", f"allowedModels[{i}]")
+        if spec.id not in allowed:
+            allowed.append(spec.id)
+    if cfg.default_model:
+        spec = catalog.resolve(cfg.default_model)
+        if spec is None:
+            raise invalid(f"defaultModel: unknown model {cfg.default_model!r}", "defaultModel")
+        if allowed and spec.id not in allowed:
+            raise invalid("defaultModel must be one of allowedModels", "defaultModel")
+    for name, value in (("rpm", cfg.rpm), ("tpm", cfg.tpm)):
+        if not 0 <= value <= MAX_LIMIT:
+            raise invalid(f"rateLimits.{name} must be a non-negative integer", f"rateLimits.{name}")
+    _check_tools(cfg)
+    return replace(cfg, allowed_models=tuple(allowed))
+
+
+def _check_tools(cfg: AppConfig) -> None:
+    if len(cfg.enabled_tools) > 100:
+        raise invalid("enabledTools takes at most 100 tools", "enabledTools")
+    for i, tool in enumerate(cfg.enabled_tools):
+        if not isinstance(tool, str) or not tool.strip() or len(tool) > 64:
+            raise invalid(f"enabledTools[{i}] must be a tool name of 1 to 64 characters", f"enabledTools[{i}]")
+    if cfg.custom_tools_json:
+        try:
+            tools = json.loads(cfg.custom_tools_json)
+        except ValueError:
+            raise invalid("customTools must be a JSON array", "customTools") from None
+        if not isinstance(tools, list):
+            raise invalid("customTools must be a JSON array", "customTools")
+
+
+def allows(cfg: AppConfig, model_id: str) -> bool:
+    """True when the app may call the model (by catalog id; empty list = all)."""
+    return not cfg.allowed_models or model_id in cfg.allowed_models

@@ -1,0 +1,1 @@
+"""Deployments: self-hosted model instances behind the gateway, health-checked, with keys bound to them."""

@@ -1,0 +1,73 @@
+"""Minting and revoking deployment keys through the Auth service (in-process or over gRPC)."""
+from __future__ import annotations
+
+from typing import Protocol
+
+import grpc
+
+from tokenyard.auth.service import ADMIN_ACCOUNT, ADMIN_KEY_ID, AuthService
+from tokenyard.auth.v1 import auth_service_pb2 as pb
+from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
+from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.principal import Principal, PrincipalKind
+
+INTERNAL = Principal(account_id=ADMIN_ACCOUNT, kind=PrincipalKind.PERSONAL_KEY, scopes=frozenset({"admin"}),
+                     key_id=ADMIN_KEY_ID)
+"""The Config service acting for itself (the same rights as the internal admin credential)."""
+KEY_SCOPES = ["ai:gateway"]
+
+
+class KeyIssuer(Protocol):
+    """Creates keys bound to a deployment and revokes them (revocation reaches every process within ~1 s)."""
+
+    async def create(self, owner: str, deployment_id: str, name: str) -> tuple[str, str, str]:
+        """(key id, secret, prefix) of a new key of `owner` bound to the deployment."""
+        ...
+
+    async def revoke(self, key_id: str) -> None:
+        """Revoke a key for good (unknown ids are ignored)."""
+        ...
+
+
+class LocalKeyIssuer:
+    """Uses the Auth service of this process."""
+
+    def __init__(self, auth: AuthService) -> None:
+        self._auth = auth
+
+    async def create(self, owner: str, deployment_id: str, name: str) -> tuple[str, str, str]:
+        row, secret = await self._auth.create_key(INTERNAL, name=name, scopes=KEY_SCOPES, account_id=owner,
+                                                  deployment_id=deployment_id)
+        return row.id, secret, row.prefix
+
+    async def revoke(self, key_id: str) -> None:
+        try:
+            await self._auth.revoke_key(INTERNAL, key_id)
+        except GatewayError as err:
+            if err.kind is not ErrorKind.NOT_FOUND:
+                raise
+
+
+class RemoteKeyIssuer:
+    """Uses a remote Auth service with the internal (admin) credential."""
+
+    def __init__(self, channel: grpc.aio.Channel, credential: str) -> None:
+        self._stub = pb_grpc.AuthServiceStub(channel)
+        self._md = auth_metadata(credential)
+
+    async def create(self, owner: str, deployment_id: str, name: str) -> tuple[str, str, str]:
+        req = pb.CreateKeyRequest(name=name, scopes=KEY_SCOPES, deployment_id=deployment_id, account_id=owner)
+        try:
+            resp = await self._stub.CreateKey(req, metadata=self._md, timeout=10)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return resp.key.id, resp.secret, resp.key.prefix
+
+    async def revoke(self, key_id: str) -> None:
+        try:
+            await self._stub.RevokeKey(pb.RevokeKeyRequest(id=key_id), metadata=self._md, timeout=10)
+        except grpc.RpcError as exc:
+            err = from_rpc_error(exc)
+            if err.kind is not ErrorKind.NOT_FOUND:
+                raise err from None

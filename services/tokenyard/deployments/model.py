@@ -1,0 +1,72 @@
+"""Deployments as plain values: states, the create request and its validation."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+from tokenyard.errors import invalid
+
+PENDING, READY, STOPPED, FAILED, ENDED = "pending", "ready", "stopped", "failed", "ended"
+LIVE = (PENDING, READY)
+TERMINAL = (STOPPED, FAILED, ENDED)
+UPSTREAM_KINDS = ("openai",)
+MAX_HOURS = 24 * 366
+API_KEY_ENV = re.compile(r"^TOKENYARD_DEPLOY_[A-Z0-9_]{1,100}$")
+"""Deployment upstream keys are read only from env vars with this prefix, so a user cannot make the gateway send
+any other secret it holds (a provider key, the admin key) to a URL of their choosing."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A deployment as services and the Router see it (never the key secret)."""
+
+    id: str
+    owner: str
+    model: str
+    upstream_kind: str
+    base_url: str
+    api_key_env: str
+    state: str
+    created_at: dt.datetime
+    ends_at: dt.datetime
+    last_error: str = ""
+    default_key_id: str = ""
+    ready_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """A validated create request."""
+
+    model: str
+    upstream_kind: str
+    base_url: str
+    api_key_env: str
+    hours: float
+
+
+def check_hours(hours: float, field: str = "hours") -> float:
+    """Hours must be a finite number above 0 and at most a year."""
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours):
+        raise invalid("must be a number of hours", field)
+    if not 0 < hours <= MAX_HOURS:
+        raise invalid(f"must be above 0 and at most {MAX_HOURS}", field)
+    return float(hours)
+
+
+def validate_spec(model: str, upstream_kind: str, base_url: str, api_key_env: str, hours: float) -> DeploymentSpec:
+    """The request with every field checked (the URL's SSRF check is separate and asynchronous)."""
+    model = (model or "").strip()
+    if not model or len(model) > 200 or any(ord(c) < 0x20 for c in model):
+        raise invalid("model must be 1 to 200 printable characters", "model")
+    if upstream_kind not in UPSTREAM_KINDS:
+        raise invalid(f"upstream.kind must be one of {list(UPSTREAM_KINDS)}", "upstream.kind")
+    if not base_url:
+        raise invalid("upstream.base_url is required", "upstream.base_url")
+    if api_key_env and not API_KEY_ENV.match(api_key_env):
+        raise invalid("upstream.api_key_env must name an env var starting with TOKENYARD_DEPLOY_ "
+                      "(A-Z, 0-9, _)", "upstream.api_key_env")
+    return DeploymentSpec(model, upstream_kind, base_url.rstrip("/"), api_key_env, check_hours(hours))

@@ -1,0 +1,39 @@
+"""Builds the deployment parts of a process: the service and its checker (with Config), the Router's policy."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from tokenyard.auth.service import AuthService
+from tokenyard.deployments.client import DeploymentClient
+from tokenyard.deployments.health import HealthChecker
+from tokenyard.deployments.keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssuer
+from tokenyard.deployments.service import DeploymentService
+from tokenyard.egress import EgressGuard
+from tokenyard.inference.deployment_policy import DeploymentCache, DeploymentPolicy
+from tokenyard.secretbox import SecretBox
+from tokenyard.settings import Settings
+
+
+def start_deployments(settings: Settings, sessions: async_sessionmaker, auth_service: AuthService | None,
+                      channel: Callable[[str], grpc.aio.Channel]) -> tuple[DeploymentService, list[Any]]:
+    """The service plus its running health checker; returns (service, closers)."""
+    keys: KeyIssuer = (LocalKeyIssuer(auth_service) if auth_service is not None
+                       else RemoteKeyIssuer(channel("auth"), settings.admin_key))
+    service = DeploymentService(sessions, keys, EgressGuard(settings.egress_allow),
+                                box=SecretBox(settings.secret_key or settings.admin_key))
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50), trust_env=False)
+    checker = HealthChecker(service, http)
+    checker.start()
+    return service, [checker.stop, http.aclose]
+
+
+def deployment_policy(settings: Settings, service: DeploymentService | None,
+                      channel: Callable[[str], grpc.aio.Channel]) -> DeploymentPolicy:
+    """The Router's policy, reading deployments in-process or from the Config service."""
+    resolve = service.resolve if service is not None else DeploymentClient(channel("config"), settings.admin_key).resolve
+    return DeploymentPolicy(DeploymentCache(resolve))

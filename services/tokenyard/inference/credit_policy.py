@@ -1,0 +1,74 @@
+"""Credit policy: reserve the most a call can cost before the upstream call; refuse with 402 when the balance
+cannot cover it. The real cost is settled by Metering when it stores the call's usage record."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Protocol
+
+from prometheus_client import Counter
+
+from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.inference.context import CallContext
+from tokenyard.metering.events import NANOS_PER_USD
+from tokenyard.tokens import count_messages
+
+DEFAULT_MAX_TOKENS = 4096
+REFUSALS = Counter("tokenyard_credit_refusals_total", "Requests refused for insufficient credits (402).")
+
+
+class Credits(Protocol):
+    """Metering's reservation API (the local CreditStore or the gRPC MeteringClient)."""
+
+    async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]: ...
+
+    async def release(self, reservation_id: str) -> int: ...
+
+
+def reservation_nanos(ctx: CallContext, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> int:
+    """Upper bound of a chat call's cost: prompt tokens x input price + max output tokens x output price,
+    rounded up to the nano-dollar. Max output = the request's max_(completion_)tokens, else the model's
+    max_output_tokens, else `default_max_tokens`."""
+    model = ctx.model
+    if model is None:
+        return 0
+    req = ctx.request
+    max_out = req.get("max_completion_tokens") or req.get("max_tokens") or model.max_output_tokens \
+        or default_max_tokens
+    prompt = count_messages(req.get("messages") or ())
+    usd: Decimal = model.cost_usd(prompt, int(max_out)) + model.pricing.per_call_usd
+    return math.ceil(usd * NANOS_PER_USD)
+
+
+class CreditPolicy:
+    """Reserves on `admit` (ctx.reservation_id), releases on `finish` when the call produced nothing.
+    Accounts in `exempt` (the bootstrap admin) never reserve; their usage is still recorded and charged.
+    Register it as the last policy: a later policy refusing in `admit` would leave the reservation held
+    until it expires."""
+
+    def __init__(self, credits: Credits, exempt: Iterable[str] = ("admin",),
+                 default_max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+        self._credits = credits
+        self._exempt = frozenset(exempt)
+        self._default_max = default_max_tokens
+
+    async def prepare(self, ctx: CallContext) -> None:
+        return None
+
+    async def admit(self, ctx: CallContext) -> None:
+        if ctx.account_id in self._exempt:
+            return
+        amount = reservation_nanos(ctx, self._default_max)
+        if amount <= 0:
+            return
+        try:
+            ctx.reservation_id, _ = await self._credits.reserve(ctx.account_id, amount, ctx.request_id)
+        except GatewayError as err:
+            if err.kind is ErrorKind.INSUFFICIENT_QUOTA:
+                REFUSALS.inc()
+            raise
+
+    async def finish(self, ctx: CallContext) -> None:
+        if ctx.reservation_id and ctx.status != "ok" and not (ctx.prompt_tokens or ctx.completion_tokens):
+            await self._credits.release(ctx.reservation_id)

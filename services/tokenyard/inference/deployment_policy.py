@@ -1,0 +1,84 @@
+"""Request policy for deployment keys: they reach only their own deployment, for its one model."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from tokenyard.catalog import ModelSpec, ProviderSpec, Timeouts
+from tokenyard.deployments.model import READY, TERMINAL, Deployment
+from tokenyard.deployments.service import not_ready
+from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.inference.context import CallContext
+from tokenyard.providers.base import UpstreamTarget
+
+Resolve = Callable[[str], Awaitable[Deployment | None]]
+TIMEOUTS = Timeouts(connect=5.0, first_byte=120.0, total=600.0)
+
+
+class DeploymentCache:
+    """Deployments by id for `ttl` seconds (a state change is seen within that time; revoked keys are dropped
+    sooner by the revocation feed)."""
+
+    def __init__(self, resolve: Resolve, ttl: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._resolve = resolve
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, tuple[float, Deployment | None]] = {}
+
+    async def get(self, deployment_id: str) -> Deployment | None:
+        """The deployment, or None when unknown."""
+        now = self._clock()
+        hit = self._entries.get(deployment_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        dep = await self._resolve(deployment_id)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[deployment_id] = (now + self._ttl, dep)
+        return dep
+
+
+def target_of(dep: Deployment, env: Mapping[str, str]) -> UpstreamTarget:
+    """Where a deployment's calls go: its own endpoint, one retry, generous timeouts, its own circuit breaker."""
+    spec = ProviderSpec(kind=dep.upstream_kind, base_url=dep.base_url, api_key_env=dep.api_key_env,  # type: ignore[arg-type]
+                        timeouts=TIMEOUTS, max_retries=1)
+    return UpstreamTarget(provider_id=f"deployment/{dep.id}", spec=spec, upstream_model=dep.model,
+                          api_key=spec.api_key(env))
+
+
+class DeploymentPolicy:
+    """Keys bound to a deployment: 404 unknown, 401 finished (its keys are revoked), 409 not ready, 400 when the
+    body's `model` is not the deployment's; otherwise the call goes to the deployment's endpoint only."""
+
+    def __init__(self, deployments: DeploymentCache, env: Mapping[str, str] | None = None) -> None:
+        self._deployments = deployments
+        self._env = env if env is not None else os.environ
+
+    async def prepare(self, ctx: CallContext) -> None:
+        dep_id = ctx.principal.deployment_id
+        if not dep_id:
+            return
+        dep = await self._deployments.get(dep_id)
+        if dep is None:
+            raise GatewayError(ErrorKind.NOT_FOUND, f"No deployment {dep_id!r}")
+        if dep.state in TERMINAL:
+            raise GatewayError(ErrorKind.UNAUTHENTICATED, f"This key's deployment is {dep.state}; its keys are revoked")
+        if dep.state != READY:
+            raise not_ready(dep)
+        model = ctx.request.get("model")
+        if not model:
+            raise invalid("`model` is required", "model")
+        if model != dep.model:
+            raise invalid(f"This key is bound to deployment {dep.id!r}, which serves `{dep.model}`, "
+                          f"not `{model}`", "model")
+        ctx.model = ModelSpec(id=dep.model, type="chat", provider=f"deployment/{dep.id}", upstream_model=dep.model,
+                              owned_by=dep.owner)
+        ctx.explicit_target = target_of(dep, self._env)
+        ctx.response_metadata["x-tokenyard-deployment"] = dep.id
+
+    async def admit(self, ctx: CallContext) -> None:
+        return None
+
+    async def finish(self, ctx: CallContext) -> None:
+        return None

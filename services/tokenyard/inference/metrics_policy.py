@@ -1,0 +1,70 @@
+"""A request policy recording every admitted inference call in the gateway metrics (and its log line)."""
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from tokenyard.inference.context import CallContext
+from tokenyard.logs import REQUEST_ID
+from tokenyard.monitoring import metrics as m
+from tokenyard.monitoring.upstream import UpstreamClock, start_clock
+
+log = logging.getLogger("tokenyard.requests")
+_CLOCK_KEY = "metrics.upstream_clock"
+
+
+def route_of(ctx: CallContext) -> str:
+    """The `route` label: the call kind, with `_stream` for streamed calls."""
+    return f"{ctx.kind}_stream" if ctx.request.get("stream") else ctx.kind
+
+
+class MetricsPolicy:
+    """Observes status, model, provider, tokens, cost, latency, TTFT and gateway overhead in `finish`.
+
+    Put it first in the Router's policy list: its `finish` then runs last, after every other policy.
+    With `log_prompts` the request log line also carries the messages (off by default: prompts are private).
+    """
+
+    def __init__(self, log_prompts: bool = False) -> None:
+        self._log_prompts = log_prompts
+
+    async def prepare(self, ctx: CallContext) -> None:
+        """Tag this task's log lines with the request id."""
+        REQUEST_ID.set(ctx.request_id)
+
+    async def admit(self, ctx: CallContext) -> None:
+        """Start the request's upstream clock."""
+        ctx.extras[_CLOCK_KEY] = start_clock()
+
+    async def finish(self, ctx: CallContext) -> None:
+        """Record the finished call."""
+        route, provider = route_of(ctx), ctx.target or "none"
+        model = ctx.model.id if ctx.model is not None else "unknown"
+        total = ctx.elapsed_ms() / 1000.0
+        m.REQUESTS.labels(route, model, provider, ctx.status).inc()
+        m.REQUEST_SECONDS.labels(route, model, provider).observe(total)
+        if ctx.first_byte is not None:
+            m.TTFT_SECONDS.labels(model, provider).observe(ctx.ttft_ms() / 1000.0)
+        clock: UpstreamClock | None = ctx.extras.get(_CLOCK_KEY)
+        upstream = clock.seconds if clock is not None else 0.0
+        m.OVERHEAD_SECONDS.labels(route).observe(max(total - upstream, 0.0))
+        cost = float(ctx.model.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)) if ctx.model else 0.0
+        app = m.APP_LABELS(ctx.app_id)
+        for direction, n in (("input", ctx.prompt_tokens), ("output", ctx.completion_tokens)):
+            m.TOKENS.labels(model, provider, direction).inc(n)
+            m.APP_TOKENS.labels(app, direction).inc(n)
+        m.COST_USD.labels(model, provider).inc(cost)
+        m.APP_REQUESTS.labels(app, ctx.status).inc()
+        m.APP_COST_USD.labels(app).inc(cost)
+        self._log(ctx, route, model, provider, total, upstream)
+
+    def _log(self, ctx: CallContext, route: str, model: str, provider: str, total: float, upstream: float) -> None:
+        extra = {"request_id": ctx.request_id, "route": route, "status": ctx.status, "model": model,
+                 "provider": provider, "app_id": ctx.app_id, "account_id": ctx.account_id,
+                 "prompt_tokens": ctx.prompt_tokens, "completion_tokens": ctx.completion_tokens,
+                 "latency_ms": round(total * 1000.0, 2), "upstream_ms": round(upstream * 1000.0, 2),
+                 "ttft_ms": round(ctx.ttft_ms(), 2)}
+        if self._log_prompts:
+            extra["messages"] = orjson.dumps(ctx.request.get("messages") or []).decode()
+        log.info("%s request finished", ctx.kind, extra=extra)

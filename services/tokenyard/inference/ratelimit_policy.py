@@ -1,0 +1,98 @@
+"""Rate-limit policy: rpm/tpm per API key and per app, checked before the upstream call, with OpenAI's headers."""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import Counter
+
+from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.inference.context import CallContext
+from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter
+from tokenyard.tokens import count_messages, count_text
+
+_STATE = "rate_limit"
+REJECTIONS = Counter("tokenyard_rate_limit_rejections_total", "Requests refused by a rate limit (429).", ["scope"])
+
+
+def app_limits(app_config: Any) -> tuple[int, int]:
+    """(rpm, tpm) of an app config: a dict with `rateLimits: {rpm, tpm}` (or flat rpm/tpm), or an object
+    with `rpm`/`tpm` or `rate_limits` attributes. Missing = 0 (unlimited)."""
+    if app_config is None:
+        return 0, 0
+    if isinstance(app_config, Mapping):
+        rl = app_config.get("rateLimits") or app_config.get("rate_limits") or app_config
+        return int(rl.get("rpm") or 0), int(rl.get("tpm") or 0)
+    rl = getattr(app_config, "rate_limits", None) or getattr(app_config, "rateLimits", None) or app_config
+    if isinstance(rl, Mapping):
+        return int(rl.get("rpm") or 0), int(rl.get("tpm") or 0)
+    return int(getattr(rl, "rpm", 0) or 0), int(getattr(rl, "tpm", 0) or 0)
+
+
+def limits_for(ctx: CallContext) -> list[Limit]:
+    """The limits that apply to a call: its key's and its app's."""
+    out = []
+    p = ctx.principal
+    if (p.rpm or p.tpm) and p.key_id:
+        out.append(Limit(f"key:{p.key_id}", p.rpm, p.tpm))
+    rpm, tpm = app_limits(ctx.extras.get("app_config"))
+    app_id = ctx.app_id or p.app_id
+    if (rpm or tpm) and app_id:
+        out.append(Limit(f"app:{app_id}", rpm, tpm))
+    return out
+
+
+def prompt_estimate(request: Mapping[str, Any]) -> int:
+    """Tokens a request is expected to consume before it runs (its prompt, counted locally)."""
+    if request.get("messages"):
+        return count_messages(request["messages"])
+    inp = request.get("input") or request.get("prompt")
+    if isinstance(inp, str):
+        return count_text(inp)
+    if isinstance(inp, list):
+        return sum(count_text(x) for x in inp if isinstance(x, str))
+    return 0
+
+
+def refusal(decision: Decision) -> GatewayError:
+    """The 429 for a refused call: Retry-After, the x-ratelimit-* headers, and chat-app details."""
+    return GatewayError(
+        ErrorKind.RATE_LIMITED, f"Rate limit reached; retry in {decision.retry_after:.1f}s.",
+        retry_after=decision.retry_after,
+        metadata={**decision.headers(),
+                  "remaining": str(min([decision.remaining_requests] * bool(decision.limit_requests)
+                                       + [decision.remaining_tokens] * bool(decision.limit_tokens) or [0])),
+                  "reset": str(int((time.time() + decision.retry_after) * 1000))})
+
+
+class RateLimitPolicy:
+    """`admit` counts the request and its prompt tokens (refusing with 429 when over); `finish` adds the
+    tokens the call actually used beyond that estimate."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    async def prepare(self, ctx: CallContext) -> None:
+        return None
+
+    async def admit(self, ctx: CallContext) -> None:
+        limits = limits_for(ctx)
+        if not limits:
+            return
+        tokens = prompt_estimate(ctx.request)
+        decision = await self._limiter.acquire(limits, tokens)
+        ctx.response_metadata.update(decision.headers())
+        if not decision.allowed:
+            REJECTIONS.labels("app" if any(lim.scope.startswith("app:") for lim in limits) else "key").inc()
+            raise refusal(decision)
+        ctx.extras[_STATE] = (limits, tokens)
+
+    async def finish(self, ctx: CallContext) -> None:
+        state = ctx.extras.get(_STATE)
+        if state is None:
+            return
+        limits, counted = state
+        extra = ctx.prompt_tokens + ctx.completion_tokens - counted
+        if extra > 0:
+            await self._limiter.add_tokens(limits, extra)

@@ -1,0 +1,152 @@
+"""The Router: authenticate, apply policies, resolve the model, dispatch, and meter every call."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from tokenyard.auth.cache import Authenticator
+from tokenyard.catalog import Catalog
+from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.inference.context import CallContext, new_request_id
+from tokenyard.inference.dispatch import Dispatcher
+from tokenyard.inference.policies import RequestPolicy
+from tokenyard.inference.validate import validate_chat
+from tokenyard.metering.events import UsageEvent, usd_to_micros, usd_to_nanos
+from tokenyard.metering.sink import UsageSink
+from tokenyard.storage.types import utcnow
+from tokenyard.tokens import count_messages, count_text
+
+
+class Router:
+    """Turns one OpenAI-format chat request into an upstream call, exactly one usage record per call."""
+
+    def __init__(self, catalog: Catalog, authenticator: Authenticator, dispatcher: Dispatcher,
+                 sink: UsageSink, policies: Sequence[RequestPolicy] = ()) -> None:
+        self.catalog = catalog
+        self._auth = authenticator
+        self._dispatch = dispatcher
+        self._sink = sink
+        self._policies = list(policies)
+
+    async def begin(self, credential: str, request: dict[str, Any], *, app_id: str = "",
+                    request_id: str = "", kind: str = "chat") -> CallContext:
+        """Authenticate and admit a call; returns its context (raises GatewayError when refused)."""
+        principal = await self._auth.authenticate(credential)
+        ctx = CallContext(request_id=request_id or new_request_id(), principal=principal, request=request,
+                          app_id=app_id, kind=kind)
+        for policy in self._policies:
+            await policy.prepare(ctx)
+        name = ctx.request.get("model")
+        if not name:
+            raise invalid("`model` is required", "model")
+        spec = ctx.model if ctx.model is not None else self.catalog.resolve(name)  # deployments set it
+        if spec is None:
+            raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"The model `{name}` does not exist", param="model")
+        if spec.type != kind:
+            raise invalid(f"`{name}` is a {spec.type} model, not a {kind} model", "model")
+        if kind == "chat":
+            validate_chat(ctx.request)
+        ctx.model, ctx.requested_model = spec, name
+        for policy in self._policies:
+            await policy.admit(ctx)
+        return ctx
+
+    async def chat(self, ctx: CallContext) -> dict[str, Any]:
+        """One completion; metered whatever happens."""
+        try:
+            result = await self._dispatch.chat(ctx)
+            usage = result.get("usage") or {}
+            if usage.get("prompt_tokens") is None:
+                self._estimate(ctx, "".join((c.get("message") or {}).get("content") or ""
+                                            for c in result.get("choices") or ()))
+            else:
+                ctx.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+                ctx.completion_tokens = int(usage.get("completion_tokens") or 0)
+            result["model"] = ctx.requested_model
+            result["usage"] = {"prompt_tokens": ctx.prompt_tokens, "completion_tokens": ctx.completion_tokens,
+                               "total_tokens": ctx.prompt_tokens + ctx.completion_tokens}
+            return result
+        except BaseException as exc:
+            ctx.status = _status_of(exc)
+            _carry_rate_limit_headers(ctx, exc)
+            raise
+        finally:
+            await self._finish(ctx)
+
+    async def stream(self, ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
+        """Chunks as they arrive; the usage chunk is forwarded only when the client asked for it."""
+        want_usage = bool((ctx.request.get("stream_options") or {}).get("include_usage"))
+        ctx.request = {**ctx.request, "stream": True, "stream_options": {"include_usage": True}}
+        produced: list[str] = []
+        got_usage = False
+        try:
+            async with contextlib.aclosing(self._dispatch.stream(ctx)) as chunks:
+                async for chunk in chunks:
+                    if ctx.first_byte is None:
+                        ctx.first_byte = time.perf_counter()
+                    chunk["model"] = ctx.requested_model
+                    usage = chunk.get("usage")
+                    if usage:
+                        got_usage = True
+                        ctx.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+                        ctx.completion_tokens = int(usage.get("completion_tokens") or 0)
+                        if not chunk.get("choices") and not want_usage:
+                            continue
+                        if not want_usage:
+                            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        produced.append(delta.get("content") or "")
+                        for call in delta.get("tool_calls") or ():
+                            produced.append((call.get("function") or {}).get("arguments") or "")
+                    yield chunk
+        except BaseException as exc:
+            ctx.status = _status_of(exc)
+            _carry_rate_limit_headers(ctx, exc)
+            raise
+        finally:
+            if not got_usage and ctx.first_byte is not None:
+                self._estimate(ctx, "".join(produced))
+            await self._finish(ctx)
+
+    def _estimate(self, ctx: CallContext, completion_text: str) -> None:
+        ctx.prompt_tokens = count_messages(ctx.request.get("messages") or ())
+        ctx.completion_tokens = count_text(completion_text)
+        ctx.usage_estimated = True
+
+    async def finish(self, ctx: CallContext) -> None:
+        """Run the policies' finish steps and meter the call, for services that dispatch it themselves
+        (embeddings); call exactly once per admitted context."""
+        await self._finish(ctx)
+
+    async def _finish(self, ctx: CallContext) -> None:
+        for policy in reversed(self._policies):
+            with contextlib.suppress(Exception):
+                await asyncio.shield(policy.finish(ctx))
+        cost_usd = ctx.model.cost_usd(ctx.prompt_tokens, ctx.completion_tokens) if ctx.model else Decimal(0)
+        # Durable before the caller is answered: the spool has the event on disk when this returns.
+        await asyncio.shield(self._sink.submit(UsageEvent(
+            request_id=ctx.request_id, time=utcnow(), account_id=ctx.account_id, model=ctx.requested_model,
+            app_id=ctx.app_id, key_id=ctx.principal.key_id, target=ctx.target, kind=ctx.kind,
+            prompt_tokens=ctx.prompt_tokens, completion_tokens=ctx.completion_tokens,
+            estimated=ctx.usage_estimated, cost_micros=usd_to_micros(cost_usd), cost_nanos=usd_to_nanos(cost_usd),
+            latency_ms=ctx.elapsed_ms(), ttft_ms=ctx.ttft_ms(), status=ctx.status,
+            reservation_id=ctx.reservation_id)))
+
+
+def _carry_rate_limit_headers(ctx: CallContext, exc: BaseException) -> None:
+    """Errors after admission still carry the x-ratelimit-* headers of the limits that applied."""
+    if isinstance(exc, GatewayError):
+        for k, v in ctx.response_metadata.items():
+            if k.startswith("x-ratelimit-"):
+                exc.metadata.setdefault(k, v)
+
+
+def _status_of(exc: BaseException) -> str:
+    if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):
+        return "cancelled"
+    return "error"

@@ -1,0 +1,49 @@
+"""Metering client over gRPC, with the same record()/reserve()/release() as the in-process objects."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+
+from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.metering.convert import event_to_pb
+from tokenyard.metering.events import UsageEvent
+from tokenyard.metering.v1 import metering_service_pb2 as pb
+from tokenyard.metering.v1 import metering_service_pb2_grpc as pb_grpc
+
+
+class MeteringClient:
+    """Talks to a remote Metering service with the internal (admin) credential."""
+
+    def __init__(self, channel: grpc.aio.Channel, credential: str, timeout: float = 10.0) -> None:
+        self.stub = pb_grpc.MeteringServiceStub(channel)
+        self._md = auth_metadata(credential)
+        self._timeout = timeout
+
+    async def record(self, events: Sequence[UsageEvent]) -> int:
+        """RecordUsage; idempotent per request id."""
+        try:
+            resp = await self.stub.RecordUsage(pb.RecordUsageRequest(records=[event_to_pb(e) for e in events]),
+                                               metadata=self._md, timeout=30)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return resp.stored
+
+    async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]:
+        """Reserve; (reservation id, spendable nano-USD left). INSUFFICIENT_QUOTA when it does not fit."""
+        try:
+            resp = await self.stub.Reserve(pb.ReserveRequest(account_id=account_id, amount_nanos=amount_nanos,
+                                                             request_id=request_id),
+                                           metadata=self._md, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return resp.reservation_id, resp.remaining_nanos
+
+    async def release(self, reservation_id: str) -> int:
+        """Release a held reservation; nano-USD released."""
+        try:
+            resp = await self.stub.Release(pb.ReleaseRequest(reservation_id=reservation_id), metadata=self._md,
+                                           timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return resp.remaining_nanos

@@ -1,0 +1,248 @@
+"""Credit balances: monthly plan allowance + top-ups, reservations, and the ledger. Nano-USD integers throughout.
+
+Every change is an atomic conditional UPDATE (`... WHERE spendable >= x`), never read-modify-write, so
+concurrent requests on SQLite or PostgreSQL cannot overspend. Usage is charged in the same transaction
+that stores the usage record (see MeteringService.record), one ledger entry per request id, so the
+ledger always sums exactly to the usage records.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.metering.events import nanos_to_usd, usd_to_nanos
+from tokenyard.metering.tables import CreditAccountRow as A
+from tokenyard.metering.tables import LedgerRow, ReservationRow
+from tokenyard.storage.types import utcnow
+
+
+def period_of(now: dt.datetime) -> str:
+    """The allowance period (calendar month, UTC) of a moment: 'YYYY-MM'."""
+    return now.astimezone(dt.timezone.utc).strftime("%Y-%m")
+
+
+def dialect_insert(s: AsyncSession):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT (with on_conflict_* support)."""
+    return postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An account's credits (nano-USD)."""
+
+    account_id: str
+    plan: str
+    unlimited: bool
+    period: str
+    allowance_nanos: int
+    topup_nanos: int
+    reserved_nanos: int
+    monthly_allowance_nanos: int
+
+    @property
+    def spendable_nanos(self) -> int:
+        """What new requests may still reserve."""
+        return self.allowance_nanos + self.topup_nanos - self.reserved_nanos
+
+
+class CreditStore:
+    """Balances of accounts. `plans` maps plan name -> monthly allowance in USD; `default_plan` is given to
+    new accounts; accounts in `unlimited` (the bootstrap admin) are never refused, but still charged."""
+
+    def __init__(self, sessions: async_sessionmaker, plans: Mapping[str, Decimal], default_plan: str = "",
+                 unlimited: Iterable[str] = ("admin",), reservation_ttl: float = 1800.0,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self._sessions = sessions
+        self._plans = {k: usd_to_nanos(v) for k, v in plans.items()}
+        self._default = default_plan
+        self._unlimited = frozenset(unlimited)
+        self._ttl = dt.timedelta(seconds=reservation_ttl)
+        self._clock = clock
+
+    def allowance_of(self, plan: str) -> int:
+        """Monthly allowance of a plan in nano-USD (0 for an unknown plan)."""
+        return self._plans.get(plan, 0)
+
+    # ----- account provisioning and the monthly allowance -----------------------------------------------
+    async def ensure(self, s: AsyncSession, account_id: str) -> None:
+        """Create the account on first sight (default plan, this month's allowance) and roll a stale period."""
+        now = self._clock()
+        period = period_of(now)
+        grant = self.allowance_of(self._default)
+        stmt = dialect_insert(s)(A).values(
+            account_id=account_id, plan=self._default, unlimited=account_id in self._unlimited, period=period,
+            allowance_nanos=grant, topup_nanos=0, reserved_nanos=0,
+        ).on_conflict_do_nothing(index_elements=["account_id"]).returning(A.account_id)
+        if (await s.execute(stmt)).first() is not None:
+            if grant:
+                s.add(LedgerRow(account_id=account_id, time=now, kind="grant", amount_nanos=grant,
+                                note=f"{self._default} allowance {period}"))
+            return
+        # Claim the roll with a conditional update: only one transaction sees the stale period.
+        row = (await s.execute(update(A).where(A.account_id == account_id, A.period != period)
+                               .values(period=period).returning(A.allowance_nanos, A.plan))).first()
+        if row is None:
+            return
+        old, plan = row
+        new = self.allowance_of(plan)
+        await s.execute(update(A).where(A.account_id == account_id).values(allowance_nanos=new))
+        if old:
+            s.add(LedgerRow(account_id=account_id, time=now, kind="expire", amount_nanos=-old,
+                            note="unused allowance expired"))
+        if new:
+            s.add(LedgerRow(account_id=account_id, time=now, kind="grant", amount_nanos=new,
+                            note=f"{plan} allowance {period}"))
+
+    async def _provision(self, account_id: str) -> None:
+        async with self._sessions() as s, s.begin():
+            await self.ensure(s, account_id)
+
+    # ----- reservations ---------------------------------------------------------------------------------
+    async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]:
+        """Hold `amount_nanos` for one request; returns (reservation id, spendable left).
+        INSUFFICIENT_QUOTA (402) when the balance cannot cover it."""
+        if amount_nanos < 0:
+            raise invalid("amount must not be negative", "amount")
+        rid = f"rsv_{uuid.uuid4().hex}"
+        for attempt in (1, 2):
+            async with self._sessions() as s, s.begin():
+                held = await s.execute(update(A).where(
+                    A.account_id == account_id, A.period == period_of(self._clock()),
+                    A.unlimited | (A.allowance_nanos + A.topup_nanos - A.reserved_nanos >= amount_nanos),
+                ).values(reserved_nanos=A.reserved_nanos + amount_nanos).returning(
+                    A.allowance_nanos + A.topup_nanos - A.reserved_nanos))
+                left = held.scalar()
+                if left is not None:
+                    now = self._clock()
+                    s.add(ReservationRow(id=rid, account_id=account_id, request_id=request_id,
+                                         amount_nanos=amount_nanos, state="held", created_at=now,
+                                         expires_at=now + self._ttl))
+                    return rid, int(left)
+            if attempt == 1:
+                await self._provision(account_id)
+        raise GatewayError(ErrorKind.INSUFFICIENT_QUOTA,
+                           "You exceeded your current quota: your credit balance cannot cover this request. "
+                           "Top up your credits or wait for your plan's next monthly allowance.",
+                           metadata={"required_usd": str(nanos_to_usd(amount_nanos))})
+
+    async def release(self, reservation_id: str, state: str = "released") -> int:
+        """Give a held reservation back without charge; returns the amount released (0 if not held)."""
+        async with self._sessions() as s, s.begin():
+            row = (await s.execute(update(ReservationRow).where(
+                ReservationRow.id == reservation_id, ReservationRow.state == "held",
+            ).values(state=state).returning(ReservationRow.account_id, ReservationRow.amount_nanos))).first()
+            if row is None:
+                return 0
+            await s.execute(update(A).where(A.account_id == row[0])
+                            .values(reserved_nanos=A.reserved_nanos - row[1]))
+            return int(row[1])
+
+    async def expire(self, limit: int = 500) -> int:
+        """Release reservations past their expiry (their Router died before reporting); returns how many."""
+        q = (select(ReservationRow.id).where(ReservationRow.state == "held",
+                                             ReservationRow.expires_at < self._clock()).limit(limit))
+        async with self._sessions() as s:
+            ids = list((await s.execute(q)).scalars())
+        for rid in ids:
+            await self.release(rid, state="expired")
+        return len(ids)
+
+    async def settle(self, reservation_id: str, cost_nanos: int) -> int:
+        """Settle a held reservation to `cost_nanos` without a usage record (the record for the same request
+        id will not charge again); returns the spendable balance after it."""
+        async with self._sessions() as s, s.begin():
+            row = (await s.execute(update(ReservationRow).where(
+                ReservationRow.id == reservation_id, ReservationRow.state == "held",
+            ).values(state="settled").returning(ReservationRow.account_id, ReservationRow.amount_nanos,
+                                                ReservationRow.request_id))).first()
+            if row is None:
+                raise GatewayError(ErrorKind.CONFLICT, f"reservation {reservation_id!r} is not held")
+            account, held, request_id = row
+            entry = {"account_id": account, "time": self._clock(), "kind": "usage", "amount_nanos": -cost_nanos,
+                     "request_id": request_id or reservation_id, "note": "settled"}
+            charged = await add_usage_entries(s, [entry]) if cost_nanos > 0 else set()
+            await self.charge(s, account, cost_nanos if charged else 0, int(held))
+        return (await self.balance(account)).spendable_nanos
+
+    # ----- charging (inside the usage-record transaction) -------------------------------------------------
+    async def settle_held(self, s: AsyncSession, reservation_ids: list[str]) -> dict[str, int]:
+        """Mark held reservations settled; returns nanos released per account."""
+        if not reservation_ids:
+            return {}
+        rows = (await s.execute(update(ReservationRow).where(
+            ReservationRow.id.in_(sorted(reservation_ids)), ReservationRow.state == "held",
+        ).values(state="settled").returning(ReservationRow.account_id, ReservationRow.amount_nanos))).all()
+        out: dict[str, int] = {}
+        for account, amount in rows:
+            out[account] = out.get(account, 0) + int(amount)
+        return out
+
+    async def charge(self, s: AsyncSession, account_id: str, cost_nanos: int, released_nanos: int) -> None:
+        """Spend `cost_nanos` (allowance first, then top-ups, which may go negative) and drop
+        `released_nanos` from the reserved amount, in one atomic UPDATE."""
+        stmt = update(A).where(A.account_id == account_id).values(
+            reserved_nanos=A.reserved_nanos - released_nanos,
+            allowance_nanos=case((A.allowance_nanos >= cost_nanos, A.allowance_nanos - cost_nanos), else_=0),
+            topup_nanos=case((A.allowance_nanos >= cost_nanos, A.topup_nanos),
+                             else_=A.topup_nanos - (cost_nanos - A.allowance_nanos)),
+        )
+        if (await s.execute(stmt)).rowcount == 0:
+            await self.ensure(s, account_id)
+            await s.execute(stmt)
+
+    # ----- top-ups, plans and balances --------------------------------------------------------------------
+    async def top_up(self, account_id: str, amount_nanos: int, note: str = "") -> Balance:
+        """Add credits that do not expire."""
+        if amount_nanos <= 0:
+            raise invalid("amount_usd must be positive", "amount_usd")
+        async with self._sessions() as s, s.begin():
+            await self.ensure(s, account_id)
+            await s.execute(update(A).where(A.account_id == account_id)
+                            .values(topup_nanos=A.topup_nanos + amount_nanos))
+            s.add(LedgerRow(account_id=account_id, time=self._clock(), kind="topup", amount_nanos=amount_nanos,
+                            note=note[:200]))
+        return await self.balance(account_id)
+
+    async def set_plan(self, account_id: str, plan: str) -> Balance:
+        """Move an account to another plan; the new allowance applies from the next period."""
+        if plan not in self._plans:
+            raise invalid(f"unknown plan {plan!r}; plans: {sorted(self._plans)}", "plan")
+        async with self._sessions() as s, s.begin():
+            await self.ensure(s, account_id)
+            await s.execute(update(A).where(A.account_id == account_id).values(plan=plan))
+        return await self.balance(account_id)
+
+    async def balance(self, account_id: str) -> Balance:
+        """The account's credits now (provisioning it on first sight)."""
+        async with self._sessions() as s, s.begin():
+            await self.ensure(s, account_id)
+            row = (await s.execute(select(A).where(A.account_id == account_id))).scalar_one()
+            return Balance(account_id=row.account_id, plan=row.plan, unlimited=row.unlimited, period=row.period,
+                           allowance_nanos=row.allowance_nanos, topup_nanos=row.topup_nanos,
+                           reserved_nanos=row.reserved_nanos,
+                           monthly_allowance_nanos=self.allowance_of(row.plan))
+
+    async def ledger_total(self, account_id: str, kind: str | None = None) -> int:
+        """Sum of the account's ledger entries (optionally of one kind)."""
+        q = select(func.coalesce(func.sum(LedgerRow.amount_nanos), 0)).where(LedgerRow.account_id == account_id)
+        if kind:
+            q = q.where(LedgerRow.kind == kind)
+        async with self._sessions() as s:
+            return int((await s.execute(q)).scalar_one())
+
+
+async def add_usage_entries(s: AsyncSession, entries: list[dict]) -> set[str]:
+    """Insert usage ledger entries, skipping request ids already charged; returns the newly charged ids."""
+    if not entries:
+        return set()
+    stmt = (dialect_insert(s)(LedgerRow)
+            .on_conflict_do_nothing(index_elements=["request_id"]).returning(LedgerRow.request_id))
+    return set((await s.execute(stmt, sorted(entries, key=lambda e: e["request_id"]))).scalars())

@@ -1,0 +1,137 @@
+"""Hands usage events from the request path to Metering: durably spooled first, then sent in batches.
+
+With a spool (every real process), `submit` writes the event to the local spool and the returned future
+resolves once it is fsync'd; the Router awaits it before acknowledging the request. A background flusher
+sends spooled events to Metering in batches and deletes them only after Metering committed. A crash at any
+point leaves the events in the spool, replayed by the next process; Metering stores each request id once,
+so a replay never double-counts. Without a spool (unit tests), events are kept in memory.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from prometheus_client import Counter
+
+from tokenyard.metering.events import UsageEvent
+from tokenyard.metering.spool import UsageSpool
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[Sequence[UsageEvent]], Awaitable[int]]
+FLUSH_FAILURES = Counter("tokenyard_usage_flush_failures_total", "Failed hand-overs of usage batches to Metering.")
+DELIVERED = Counter("tokenyard_usage_events_delivered_total", "Usage events handed to Metering (incl. replays).")
+
+
+class UsageSink:
+    """Durable, batched, at-least-once delivery of usage events (exactly once with Metering's de-duplication).
+
+    Flushes whenever events wait (batches of up to `batch` form while a flush is in flight), and every
+    `interval` seconds; failed flushes back off up to `max_backoff`.
+    """
+
+    def __init__(self, recorder: Recorder, *, spool: UsageSpool | None = None, batch: int = 500,
+                 interval: float = 0.2, max_backoff: float = 5.0) -> None:
+        self._recorder = recorder
+        self._spool = spool
+        self._batch = batch
+        self._interval = interval
+        self._max_backoff = max_backoff
+        self._pending: list[UsageEvent] = []
+        self._unspooled = 0
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def open(self) -> None:
+        """Open the spool (adopting events a dead process left behind)."""
+        if self._spool is not None:
+            await self._spool.open()
+
+    def start(self) -> None:
+        """Start the background flusher."""
+        self._task = asyncio.create_task(self._run(), name="usage-sink")
+
+    def submit(self, event: UsageEvent) -> asyncio.Future[None]:
+        """Hand over one event. Await the result to know it is durable (the spool has it on disk); it never
+        fails: if the spool cannot be written, the event is kept in memory (and logged) instead."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._spool is None:
+            self._pending.append(event)
+            done.set_result(None)
+            self._kick()
+            return done
+        fut = self._spool.append(event)
+        self._unspooled += 1
+        fut.add_done_callback(lambda f: self._spooled(f, event, done))
+        return done
+
+    def _spooled(self, fut: asyncio.Future[None], event: UsageEvent, done: asyncio.Future[None]) -> None:
+        self._unspooled -= 1
+        if fut.cancelled() or fut.exception() is not None:
+            log.error("usage spool write failed; keeping request %s in memory", event.request_id)
+            self._pending.append(event)
+        if not done.done():
+            done.set_result(None)
+        self._kick()
+
+    def _kick(self) -> None:
+        # Flush as soon as something waits: at low load each event goes at once (reservations settle
+        # quickly); under load, events arriving during a flush form the next, larger batch.
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = 0.0
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if await self.flush():
+                backoff = 0.0
+                continue
+            backoff = min(max(backoff * 2, 0.25), self._max_backoff)  # Metering is down: do not hammer it
+            try:
+                await asyncio.wait_for(self._stopping.wait(), backoff)
+            except TimeoutError:
+                pass
+
+    async def flush(self) -> bool:
+        """Send everything waiting; True when all of it reached Metering."""
+        try:
+            while self._pending:
+                batch = self._pending[: self._batch]
+                await self._recorder(batch)
+                del self._pending[: len(batch)]
+                DELIVERED.inc(len(batch))
+            while self._spool is not None:
+                rows = await self._spool.pending(self._batch)
+                if not rows:
+                    break
+                await self._recorder([e for _, e in rows])
+                await self._spool.ack(rows[-1][0])
+                DELIVERED.inc(len(rows))
+        except Exception:
+            FLUSH_FAILURES.inc()
+            log.warning("usage flush failed; events kept for retry", exc_info=True)
+            return False
+        return True
+
+    async def stop(self) -> None:
+        """Flush once more and stop; whatever Metering did not take stays in the spool for the next start."""
+        self._closing = True
+        self._stopping.set()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._spool is not None:
+            await self._spool.drain()
+        try:
+            await asyncio.wait_for(self.flush(), self._max_backoff)
+        except TimeoutError:
+            log.warning("Metering did not answer in time; spooled events wait for the next start")
+        if self._spool is not None:
+            await self._spool.close()

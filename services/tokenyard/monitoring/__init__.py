@@ -1,0 +1,1 @@
+"""Observability beyond the base gRPC/HTTP metrics: gateway metrics, metrics endpoint, tracing."""

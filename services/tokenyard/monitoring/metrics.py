@@ -1,0 +1,142 @@
+"""The gateway's Prometheus metrics: one catalogue every service records into (bounded label sets).
+
+Label rules: `model` is a catalog model id, `provider` a catalog provider id, `route` an API kind
+(chat, chat_stream, embedding, ...), `app` goes through `APP_LABELS` (at most N distinct values, then
+"other"). Never a user, key or request id. Series whose label values are known up front are created at 0
+(`init_series`) so dashboards and alerts see them before the first event.
+
+Other services record through the helpers below (or the metric objects) rather than defining lookalikes:
+retries / fallbacks / circuit state (Router dispatch), video queue and jobs (VideoJobs). Rate-limit and
+credit rejections are counted automatically where a GatewayError leaves a servicer (`grpcutil.abort`).
+"""
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from tokenyard.catalog import Catalog
+from tokenyard.telemetry import LATENCY_BUCKETS
+
+JOB_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600)
+
+REQUESTS = Counter("tokenyard_requests_total", "Admitted inference requests, by outcome (ok, error, cancelled).",
+                   ["route", "model", "provider", "status"])
+REQUEST_SECONDS = Histogram("tokenyard_request_duration_seconds", "Inference request latency in the Router.",
+                            ["route", "model", "provider"], buckets=LATENCY_BUCKETS)
+TTFT_SECONDS = Histogram("tokenyard_time_to_first_token_seconds", "Time to the first streamed chunk.",
+                         ["model", "provider"], buckets=LATENCY_BUCKETS)
+UPSTREAM_SECONDS = Histogram("tokenyard_upstream_duration_seconds",
+                             "Time spent waiting on an upstream provider, per attempt.",
+                             ["provider", "operation"], buckets=LATENCY_BUCKETS)
+UPSTREAM_REQUESTS = Counter("tokenyard_upstream_requests_total",
+                            "Upstream provider attempts, by outcome (ok or the error reason).",
+                            ["provider", "operation", "outcome"])
+OVERHEAD_SECONDS = Histogram("tokenyard_gateway_overhead_seconds",
+                             "Request latency not spent upstream (total minus upstream time).",
+                             ["route"], buckets=LATENCY_BUCKETS)
+TOKENS = Counter("tokenyard_tokens_total", "Tokens metered, by direction (input, output).",
+                 ["model", "provider", "direction"])
+COST_USD = Counter("tokenyard_cost_usd_total", "Cost of metered usage in US dollars.", ["model", "provider"])
+APP_REQUESTS = Counter("tokenyard_app_requests_total", "Admitted inference requests per app ('none' = no app).",
+                       ["app", "status"])
+APP_TOKENS = Counter("tokenyard_app_tokens_total", "Tokens metered per app.", ["app", "direction"])
+APP_COST_USD = Counter("tokenyard_app_cost_usd_total", "Cost of metered usage per app in US dollars.", ["app"])
+RETRIES = Counter("tokenyard_retries_total", "Upstream retries (attempts after the first).", ["provider"])
+FALLBACKS = Counter("tokenyard_fallbacks_total", "Requests moved to a fallback model.", ["model", "fallback"])
+CIRCUIT_STATE = Gauge("tokenyard_circuit_state", "Circuit breaker per provider: 0 closed, 1 half-open, 2 open.",
+                      ["provider"])
+REJECTIONS = Counter("tokenyard_rejections_total",
+                     "Requests refused by a limit, counted once where refused (rate_limit, credits).", ["reason"])
+ERRORS = Counter("tokenyard_errors_total", "Errors returned by gRPC services, by ErrorInfo reason.",
+                 ["grpc_service", "reason"])
+VIDEO_QUEUE_DEPTH = Gauge("tokenyard_video_queue_depth", "Video jobs waiting or running.", ["state"])
+VIDEO_JOBS = Counter("tokenyard_video_jobs_total", "Video jobs finished, by final status.", ["status"])
+VIDEO_JOB_SECONDS = Histogram("tokenyard_video_job_duration_seconds", "Video job time from submit to end.",
+                              ["status"], buckets=JOB_BUCKETS)
+
+CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
+REJECTION_REASONS = {"RATE_LIMITED": "rate_limit", "INSUFFICIENT_QUOTA": "credits"}
+VIDEO_STATES = ("queued", "running")
+VIDEO_STATUSES = ("completed", "failed", "cancelled")
+
+
+class BoundedLabel:
+    """Maps free-form ids (app ids) to label values, keeping at most `limit` distinct ones, then "other"."""
+
+    def __init__(self, limit: int = 200, empty: str = "none") -> None:
+        self._limit = limit
+        self._empty = empty
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if not value:
+            return self._empty
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) >= self._limit:
+                return "other"
+            self._seen.add(value)
+        return value
+
+
+APP_LABELS = BoundedLabel()
+
+
+def _init_static() -> None:
+    for reason in REJECTION_REASONS.values():
+        REJECTIONS.labels(reason)
+    for state in VIDEO_STATES:
+        VIDEO_QUEUE_DEPTH.labels(state)
+    for status in VIDEO_STATUSES:
+        VIDEO_JOBS.labels(status)
+        VIDEO_JOB_SECONDS.labels(status)
+
+
+_init_static()
+
+
+def init_series(catalog: Catalog) -> None:
+    """Create the per-provider and per-model series at 0 (circuits closed) so they exist before any event."""
+    for provider in catalog.providers:
+        CIRCUIT_STATE.labels(provider).set(0)
+        RETRIES.labels(provider)
+    for model in catalog.models.values():
+        for fallback in model.fallbacks:
+            FALLBACKS.labels(model.id, fallback)
+
+
+def record_retry(provider: str) -> None:
+    """One more attempt at `provider` after a failed one."""
+    RETRIES.labels(provider).inc()
+
+
+def record_fallback(model: str, fallback: str) -> None:
+    """A request for `model` moved on to `fallback`."""
+    FALLBACKS.labels(model, fallback).inc()
+
+
+def set_circuit_state(provider: str, state: str) -> None:
+    """Circuit of `provider` is now `state` (closed, half_open or open)."""
+    CIRCUIT_STATE.labels(provider).set(CIRCUIT_STATES[state])
+
+
+def record_rejection(kind_name: str) -> None:
+    """Count a refused request if `kind_name` (an ErrorKind name) is a limit; other kinds are ignored."""
+    reason = REJECTION_REASONS.get(kind_name)
+    if reason is not None:
+        REJECTIONS.labels(reason).inc()
+
+
+def set_video_queue(queued: int, running: int) -> None:
+    """Current number of queued and running video jobs (set by the VideoJobs service)."""
+    VIDEO_QUEUE_DEPTH.labels("queued").set(queued)
+    VIDEO_QUEUE_DEPTH.labels("running").set(running)
+
+
+def video_job_finished(status: str, seconds: float) -> None:
+    """A video job ended with `status` (completed, failed, cancelled) `seconds` after submission."""
+    VIDEO_JOBS.labels(status).inc()
+    VIDEO_JOB_SECONDS.labels(status).observe(seconds)

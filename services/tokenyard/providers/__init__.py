@@ -1,0 +1,1 @@
+"""Provider adapters: one module per provider kind, each implementing providers.base.Provider."""

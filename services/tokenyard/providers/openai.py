@@ -1,0 +1,111 @@
+"""The `openai` kind: any OpenAI-compatible server (OpenAI, OpenRouter, vLLM, Ollama, DeepSeek...), passed through."""
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from tokenyard.errors import ErrorKind
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, status_error
+from tokenyard.providers.transport import bearer, error_message, join_url, loads, open_sse, post_json
+
+_CONTEXT = re.compile(r"context[_ ]length|maximum context|context window|too many tokens|prompt is too long", re.IGNORECASE)
+_STREAM_KEYS = ("stream", "stream_options")
+
+
+def is_context_error(message: str, err: dict[str, Any]) -> bool:
+    """True when an OpenAI-style error says the prompt does not fit the model's context."""
+    return err.get("code") == "context_length_exceeded" or bool(_CONTEXT.search(message))
+
+
+def map_openai_error(status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:
+    """OpenAI error JSON `{"error": {"message", "type", "code"}}` -> UpstreamError."""
+    message, err = error_message(body, f"upstream returned HTTP {status}")
+    return status_error(status, message, headers, context_too_long=status in (400, 413, 422)
+                        and is_context_error(message, err))
+
+
+class OpenAIProvider:
+    """Sends the request as is (the upstream model name swapped in by the dispatcher), bearer key auth."""
+
+    kind = "openai"
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    def _headers(self, target: UpstreamTarget) -> dict[str, str]:
+        return {**target.spec.headers, **bearer(target.api_key)}
+
+    def _call(self, target: UpstreamTarget) -> dict[str, Any]:
+        return {"headers": self._headers(target), "spec": target.spec, "provider": target.provider_id,
+                "on_error": self.map_error}
+
+    async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+        """One chat.completion, as the upstream sent it."""
+        body = {k: v for k, v in request.items() if k not in _STREAM_KEYS}
+        url = join_url(target.spec.base_url, "chat/completions")
+        result = await post_json(self._http, url, body, **self._call(target))
+        if not isinstance(result, dict) or not isinstance(result.get("choices"), list):
+            raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no choices",
+                                retryable=True)
+        return result
+
+    async def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The upstream's chunks, one by one, usage included (stream_options.include_usage is always asked)."""
+        body = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        url = join_url(target.spec.base_url, "chat/completions")
+        async with open_sse(self._http, url, body, **self._call(target)) as events:
+            async for event in events:
+                data = event.data.strip()
+                if not data:
+                    continue
+                if data == "[DONE]":
+                    return
+                chunk = loads(data, target.provider_id)
+                if isinstance(chunk, dict) and chunk.get("error"):
+                    raise self.map_error(_in_stream_status(chunk["error"]), orjson.dumps(chunk), httpx.Headers())
+                if isinstance(chunk, dict):
+                    yield chunk
+
+    async def embed(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+        """POST /embeddings, answered as is."""
+        url = join_url(target.spec.base_url, "embeddings")
+        result = await post_json(self._http, url, request, **self._call(target))
+        if not isinstance(result, dict) or not isinstance(result.get("data"), list):
+            raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no embeddings",
+                                retryable=True)
+        return result
+
+    def map_error(self, status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:
+        """OpenAI error JSON -> UpstreamError (context too long recognised by code or message)."""
+        return map_openai_error(status, body, headers)
+
+
+def _in_stream_status(err: Any) -> int:
+    """The HTTP status an in-stream error object stands for (500 when it does not say)."""
+    code = err.get("code") if isinstance(err, dict) else None
+    if isinstance(code, int) and 400 <= code < 600:
+        return code
+    if code == "context_length_exceeded":
+        return 400
+    kind = err.get("type") if isinstance(err, dict) else None
+    return {"invalid_request_error": 400, "rate_limit_error": 429, "requests": 429}.get(str(kind), 500)
+
+
+def merge_usage(acc: dict[str, Any], doc: Any) -> bool:
+    """Passthrough metering: fold one native answer document (a JSON body, or one streamed chunk) into `acc`
+    (`prompt_tokens`, `completion_tokens`, `model`); True when it is in the OpenAI format."""
+    if not isinstance(doc, dict) or not ({"object", "usage", "choices", "error"} & doc.keys()):
+        return False
+    if isinstance(doc.get("model"), str):
+        acc["model"] = doc["model"]
+    usage = doc.get("usage")
+    if isinstance(usage, dict):
+        prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+        completion = usage.get("completion_tokens", usage.get("output_tokens"))
+        acc["prompt_tokens"] = int(prompt or 0)
+        acc["completion_tokens"] = int(completion or 0)
+    return True

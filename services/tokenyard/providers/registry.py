@@ -1,0 +1,63 @@
+"""Builds the adapter for each configured provider; the only place provider kinds are looked up."""
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from tokenyard.catalog import Catalog, Target
+from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.providers.base import Provider, UpstreamTarget
+
+# kind -> "module:Class"; each class is constructed with the shared httpx client.
+ADAPTERS = {
+    "local": "tokenyard.providers.local:LocalProvider",
+    "openai": "tokenyard.providers.openai:OpenAIProvider",
+    "anthropic": "tokenyard.providers.anthropic:AnthropicProvider",
+    "gemini": "tokenyard.providers.gemini:GeminiProvider",
+}
+
+
+def provider_module(kind: str) -> Any:
+    """The module implementing a provider kind (its passthrough helpers, e.g. `merge_usage`)."""
+    return importlib.import_module(ADAPTERS[kind].partition(":")[0])
+
+
+def _load(kind: str, http: httpx.AsyncClient) -> Provider:
+    module, _, cls = ADAPTERS[kind].partition(":")
+    return getattr(importlib.import_module(module), cls)(http)
+
+
+class ProviderRegistry:
+    """Adapters by provider kind and resolved targets by provider id."""
+
+    def __init__(self, catalog: Catalog, http: httpx.AsyncClient, env: Mapping[str, str] | None = None,
+                 adapters: Mapping[str, Provider] | None = None) -> None:
+        self._catalog = catalog
+        self._env = env if env is not None else os.environ
+        self._adapters: dict[str, Provider] = dict(adapters or {})
+        self.http = http
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog targets are resolved against."""
+        return self._catalog
+
+    def adapter(self, kind: str) -> Provider:
+        """The adapter of a provider kind (built once)."""
+        if kind not in self._adapters:
+            self._adapters[kind] = _load(kind, self.http)
+        return self._adapters[kind]
+
+    def target(self, target: Target) -> UpstreamTarget:
+        """Resolve a catalog target; PROVIDER_NOT_CONFIGURED when its credentials are missing."""
+        spec = self._catalog.providers[target.provider]
+        if not spec.configured(self._env):
+            raise GatewayError(ErrorKind.PROVIDER_NOT_CONFIGURED,
+                               f"provider {target.provider!r} has no credentials configured "
+                               f"(set {spec.api_key_env})")
+        return UpstreamTarget(provider_id=target.provider, spec=spec, upstream_model=target.upstream_model,
+                              api_key=spec.api_key(self._env))

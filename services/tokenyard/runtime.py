@@ -1,0 +1,209 @@
+"""Assembles the services one process runs: each dependency is a local object or a gRPC client."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import httpx
+
+from tokenyard.auth.cache import CachedAuthenticator
+from tokenyard.auth.client import AuthClient
+from tokenyard.auth.servicer import AuthServicer, registrar as auth_registrar
+from tokenyard.auth.service import AuthService
+from tokenyard.catalog import Catalog, load_catalog
+from tokenyard.config.servicer import ConfigServicer, registrar as config_registrar
+from tokenyard.deployments.wiring import deployment_policy, start_deployments
+from tokenyard.embeddings.service import EmbeddingsService
+from tokenyard.embeddings.servicer import EmbeddingsServicer, registrar as embeddings_registrar
+from tokenyard.embeddings.wiring import build_embeddings
+from tokenyard.grpcutil import Registrar, channel, create_server
+from tokenyard.inference.app_policy import AppPolicy
+from tokenyard.inference.dispatch import Dispatcher
+from tokenyard.inference.metrics_policy import MetricsPolicy
+from tokenyard.inference.servicer import InferenceServicer, registrar as inference_registrar
+from tokenyard.inference.service import Router
+from tokenyard.inference.credit_policy import CreditPolicy
+from tokenyard.inference.ratelimit_policy import RateLimitPolicy
+from tokenyard.metering.access import ConfigAppOwners
+from tokenyard.metering.client import MeteringClient
+from tokenyard.metering.servicer import MeteringServicer, registrar as metering_registrar
+from tokenyard.metering.wiring import UNLIMITED_ACCOUNTS, build_limiter, build_metering, build_sink, start_sweeper
+from tokenyard.monitoring import tracing
+from tokenyard.monitoring.metrics import init_series
+from tokenyard.monitoring.upstream import InstrumentedRegistry
+from tokenyard.settings import SERVICES, Settings
+from tokenyard.storage.db import create_engine, migrate, sessionmaker
+from tokenyard.telemetry import MetricsInterceptor
+from tokenyard.tenancy import Tenancy, jwt_verifier
+
+log = logging.getLogger(__name__)
+DB_SERVICES = frozenset({"auth", "config", "metering", "videojobs", "inference"})  # inference: chats
+
+
+@dataclass
+class Runtime:
+    """The running gRPC side of a process. Build with `await Runtime.start(settings, services)`."""
+
+    settings: Settings
+    catalog: Catalog
+    services: frozenset[str]
+    server: grpc.aio.Server | None = None
+    port: int = 0
+    generated_admin_key: str | None = None
+    parts: dict[str, Any] = field(default_factory=dict)
+    _closers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings, services: Iterable[str] = SERVICES,
+                    catalog: Catalog | None = None) -> "Runtime":
+        """Open the database (migrating it), build every requested service and serve them on one server."""
+        rt = cls(settings=settings, catalog=catalog or load_catalog(settings.config),
+                 services=frozenset(services))
+        await rt._build()
+        return rt
+
+    def _channel(self, service: str) -> grpc.aio.Channel:
+        addr = self.settings.service_addr(service)
+        key = f"channel:{addr}"
+        if key not in self.parts:
+            self.parts[key] = channel(addr)
+            self._closers.append(self.parts[key].close)
+        return self.parts[key]
+
+    async def _build(self) -> None:
+        s, local = self.settings, self.services
+        sessions = None
+        if local & DB_SERVICES:
+            url = s.resolved_database_url()
+            await migrate(url)
+            engine = create_engine(url)
+            self._closers.append(engine.dispose)
+            sessions = sessionmaker(engine)
+            self.parts["sessions"] = sessions
+        registrars: list[Registrar] = []
+        if "auth" in local:
+            auth_service = AuthService(sessions, jwt=jwt_verifier(s))
+            self.generated_admin_key = await auth_service.bootstrap_admin(s.admin_key)
+            self.parts["auth_service"] = auth_service
+            backend = auth_service.authenticate
+        else:
+            backend = AuthClient(self._channel("auth")).authenticate
+        authenticator = CachedAuthenticator(backend, ttl=s.key_cache_ttl_seconds)
+        self.parts["authenticator"] = authenticator
+        tenancy = await Tenancy.start(settings=s, services=local, catalog=self.catalog, sessions=sessions,
+                                      authenticator=authenticator, auth_service=self.parts.get("auth_service"),
+                                      channel=self._channel)
+        self._closers.insert(0, tenancy.stop)
+        self.parts["tenancy"] = tenancy
+        if "auth" in local:
+            registrars.append(auth_registrar(AuthServicer(self.parts["auth_service"], authenticator,
+                                                          feed=tenancy.revocation_feed)))
+        if "config" in local:
+            deployments, closers = start_deployments(s, sessions, self.parts.get("auth_service"), self._channel)
+            self._closers[:0] = closers
+            self.parts["deployments"] = deployments
+            registrars.append(config_registrar(ConfigServicer(self.catalog, authenticator, tenancy.config_service,
+                                                              tenancy.change_feed, deployments)))
+        if "metering" in local:
+            metering = build_metering(self.catalog, sessions)
+            self.parts["metering_service"] = metering
+            sweeper = start_sweeper(metering.credits)
+            self._closers.append(sweeper.cancel)
+            registrars.append(metering_registrar(MeteringServicer(
+                metering, authenticator, app_owners=ConfigAppOwners(self._channel("config")),
+                limiter=self._limiter())))
+        if "inference" in local:
+            router = await self._router(authenticator)
+            registrars.append(inference_registrar(InferenceServicer(router)))
+            registrars.append(self._chats(router, authenticator, sessions))
+        if "embeddings" in local:
+            registrars.append(embeddings_registrar(EmbeddingsServicer(await self._embeddings(authenticator))))
+        if "videojobs" in local:
+            registrars.append(self._videojobs(authenticator))
+        init_series(self.catalog)
+        interceptors = [MetricsInterceptor(), *tracing.server_interceptors()]
+        self.server, self.port = await create_server(registrars, s.grpc_listen, interceptors)
+        log.info("gRPC services %s listening on port %d", sorted(local), self.port)
+
+    def _limiter(self):  # type: ignore[no-untyped-def]
+        if "limiter" not in self.parts:
+            self.parts["limiter"] = build_limiter(self.settings)
+            self._closers.append(self.parts["limiter"].close)
+        return self.parts["limiter"]
+
+    async def _router(self, authenticator: CachedAuthenticator) -> Router:
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200,
+                                                     keepalive_expiry=60), timeout=None)
+        self._closers.append(http.aclose)
+        if "metering" in self.services:
+            metering = self.parts["metering_service"]
+            credits = metering.credits
+        else:
+            metering = credits = MeteringClient(self._channel("metering"), self.settings.admin_key)
+        sink = await build_sink(self.settings, metering.record)
+        self._closers.insert(0, sink.stop)
+        self.parts["usage_sink"] = sink
+        providers = InstrumentedRegistry(self.catalog, http)
+        self.parts["providers"] = providers
+        policies = [MetricsPolicy(log_prompts=self.settings.log_prompts),  # first: its finish runs last
+                    AppPolicy(self.parts["tenancy"].app_cache),
+                    deployment_policy(self.settings, self.parts.get("deployments"), self._channel),
+                    RateLimitPolicy(self._limiter()),
+                    CreditPolicy(credits, exempt=UNLIMITED_ACCOUNTS)]  # last: nothing refuses after it reserves
+        router = Router(self.catalog, authenticator, Dispatcher(providers), sink, policies=policies)
+        self.parts["router"] = router
+        return router
+
+    def _videojobs(self, authenticator: CachedAuthenticator) -> Registrar:
+        from tokenyard.videojobs.assemble import build_videojobs
+        from tokenyard.videojobs.billing import GrpcCredits, LocalCredits
+        from tokenyard.videojobs.servicer import registrar as videojobs_registrar
+
+        if "metering" in self.services:
+            metering = self.parts["metering_service"]
+            credits, recorder = LocalCredits(metering), metering.record
+        else:
+            credits = GrpcCredits(self._channel("metering"), self.settings.admin_key)
+            recorder = MeteringClient(self._channel("metering"), self.settings.admin_key).record
+        videojobs = build_videojobs(self.settings, self.catalog, self.parts["sessions"], authenticator, credits,
+                                    recorder, app_owner=self.parts["tenancy"].app_cache.owner)
+        videojobs.pool.start()
+        self._closers.insert(0, videojobs.stop)
+        self.parts["videojobs"] = videojobs
+        return videojobs_registrar(videojobs.servicer)
+
+    def _chats(self, router: Router, authenticator: CachedAuthenticator, sessions: Any) -> Registrar:
+        """The chat app sub-service, hosted next to the Router (see tokenyard.chats)."""
+        from tokenyard.chats.wiring import build_chats
+
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200), timeout=20.0)
+        self._closers.append(http.aclose)
+        service, register = build_chats(self.settings, self.catalog, router, authenticator, sessions, http,
+                                        enabled_tools=self.parts["tenancy"].enabled_tools)
+        self.parts["chats_service"] = service
+        return register
+
+    async def _embeddings(self, authenticator: CachedAuthenticator) -> EmbeddingsService:
+        """The Embeddings service on the Router's pipeline (policies, usage sink) and provider adapters."""
+        router = self.parts.get("router") or await self._router(authenticator)
+        service = build_embeddings(self.settings, self.catalog, router, self.parts["providers"].http)
+        self.parts["embeddings_service"] = service
+        self._closers.insert(0, service.close)
+        return service
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop serving (letting in-flight RPCs finish within `grace`), then close everything."""
+        if "tenancy" in self.parts:
+            self.parts["tenancy"].close_streams()
+        if self.server is not None:
+            await self.server.stop(grace)
+        for close in self._closers:
+            try:
+                result = close()
+                if hasattr(result, "__await__"):
+                    await result
+            except Exception:  # noqa: BLE001
+                log.warning("error while closing", exc_info=True)

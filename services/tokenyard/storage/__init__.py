@@ -1,0 +1,1 @@
+"""Persistence: the async SQLAlchemy engine, shared column types and Alembic migrations."""

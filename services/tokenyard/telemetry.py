@@ -1,0 +1,105 @@
+"""Prometheus metrics shared by every process, and the gRPC server interceptor that feeds them."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+GRPC_STARTED = Counter("grpc_server_started_total", "RPCs started on the server.",
+                       ["grpc_type", "grpc_service", "grpc_method"])
+GRPC_HANDLED = Counter("grpc_server_handled_total", "RPCs completed on the server, by status code.",
+                       ["grpc_type", "grpc_service", "grpc_method", "grpc_code"])
+GRPC_SECONDS = Histogram("grpc_server_handling_seconds", "Time to handle an RPC (to the last message).",
+                         ["grpc_type", "grpc_service", "grpc_method"], buckets=LATENCY_BUCKETS)
+GRPC_MSG_SENT = Counter("grpc_server_msg_sent_total", "Stream messages sent by the server.",
+                        ["grpc_type", "grpc_service", "grpc_method"])
+HTTP_REQUESTS = Counter("tokenyard_http_requests_total", "HTTP requests served by the facade.",
+                        ["route", "method", "status"])
+HTTP_SECONDS = Histogram("tokenyard_http_request_duration_seconds", "HTTP request latency (to the last byte).",
+                         ["route", "method"], buckets=LATENCY_BUCKETS)
+ACTIVE_STREAMS = Gauge("tokenyard_active_streams", "Streaming responses in progress.", ["route"])
+CURRENT_SERVICE: ContextVar[str] = ContextVar("tokenyard_grpc_service", default="")
+"""Full name of the gRPC service whose RPC this task is handling (set by MetricsInterceptor)."""
+
+log = logging.getLogger(__name__)
+
+
+def _split(full_method: str) -> tuple[str, str]:
+    _, service, method = full_method.split("/", 2)
+    return service, method
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Counts and times every RPC (grpc_server_* metrics, after go-grpc-prometheus)."""
+
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+                                handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None or not handler_call_details.method.count("/") == 2:
+            return handler
+        service, method = _split(handler_call_details.method)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, service, method),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._server_stream(handler.unary_stream, service, method),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        return handler
+
+    @staticmethod
+    def _code(context: grpc.aio.ServicerContext, exc: BaseException | None) -> str:
+        code = context.code() if hasattr(context, "code") else None
+        if code is None:
+            code = grpc.StatusCode.UNKNOWN if exc is not None and not isinstance(exc, grpc.aio.AbortError) \
+                else grpc.StatusCode.OK
+        if isinstance(code, int):
+            code = next((c for c in grpc.StatusCode if c.value[0] == code), grpc.StatusCode.UNKNOWN)
+        return code.name
+
+    def _unary(self, fn: Any, service: str, method: str) -> Any:
+        labels = ("unary", service, method)
+
+        async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            CURRENT_SERVICE.set(service)
+            GRPC_STARTED.labels(*labels).inc()
+            start = time.perf_counter()
+            exc: BaseException | None = None
+            try:
+                return await fn(request, context)
+            except BaseException as e:
+                exc = e
+                raise
+            finally:
+                GRPC_SECONDS.labels(*labels).observe(time.perf_counter() - start)
+                GRPC_HANDLED.labels(*labels, self._code(context, exc)).inc()
+        return handler
+
+    def _server_stream(self, fn: Any, service: str, method: str) -> Any:
+        labels = ("server_stream", service, method)
+
+        async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            CURRENT_SERVICE.set(service)
+            GRPC_STARTED.labels(*labels).inc()
+            start = time.perf_counter()
+            exc: BaseException | None = None
+            sent = GRPC_MSG_SENT.labels(*labels)
+            try:
+                async for item in fn(request, context):
+                    sent.inc()
+                    yield item
+            except BaseException as e:
+                exc = e
+                raise
+            finally:
+                GRPC_SECONDS.labels(*labels).observe(time.perf_counter() - start)
+                GRPC_HANDLED.labels(*labels, self._code(context, exc)).inc()
+        return handler

@@ -1,0 +1,59 @@
+"""Every Router call ends in one durable usage event: upstream usage when given, else a local estimate."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from tokenyard.auth.cache import CachedAuthenticator
+from tokenyard.catalog import load_catalog
+from tokenyard.inference.service import Router
+from tokenyard.metering.events import UsageEvent
+from tokenyard.metering.sink import UsageSink
+from tokenyard.principal import Principal, PrincipalKind
+
+PRICE = {"input_per_mtok_usd": "0.15", "output_per_mtok_usd": "0.6"}
+
+
+class NoUsageDispatcher:
+    """An upstream that reports no usage (like some streams)."""
+
+    async def chat(self, ctx: Any) -> dict[str, Any]:
+        ctx.target = "fake"
+        return {"choices": [{"message": {"role": "assistant", "content": "four words right here"}}]}
+
+    async def stream(self, ctx: Any) -> AsyncIterator[dict[str, Any]]:
+        ctx.target = "fake"
+        for word in ("four ", "words ", "right ", "here"):
+            yield {"choices": [{"index": 0, "delta": {"content": word}}]}
+
+
+async def _router() -> tuple[Router, list[UsageEvent]]:
+    seen: list[UsageEvent] = []
+
+    async def record(events: Sequence[UsageEvent]) -> int:
+        seen.extend(events)
+        return len(events)
+
+    async def auth(_: str) -> Principal:
+        return Principal("acct", PrincipalKind.PERSONAL_KEY, frozenset({"ai:gateway"}), key_id="key_1")
+
+    catalog = load_catalog()
+    return Router(catalog, CachedAuthenticator(auth), NoUsageDispatcher(), UsageSink(record)), seen  # type: ignore[arg-type]
+
+
+async def test_missing_upstream_usage_is_counted_locally_and_flagged_estimated() -> None:
+    router, seen = await _router()
+    request = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "say four words"}]}
+    ctx = await router.begin("secret", dict(request), request_id="req_a")
+    result = await router.chat(ctx)
+    ctx2 = await router.begin("secret", {**request, "stream": True}, request_id="req_b")
+    chunks = [c async for c in router.stream(ctx2)]
+    await router._sink.flush()
+    assert len(chunks) == 4
+    by_id = {e.request_id: e for e in seen}
+    for rid in ("req_a", "req_b"):
+        e = by_id[rid]
+        assert e.estimated and e.prompt_tokens == 3 + 3 + 3 and e.completion_tokens == 4
+        assert e.cost_nanos == 9 * 150 + 4 * 600  # exact: $0.15 and $0.60 per million tokens
+        assert e.key_id == "key_1" and e.target == "fake"
+    assert result["usage"] == {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
