@@ -42,7 +42,7 @@ class KeyUseTracker:
         batch, self._pending = self._pending, {}
         uses = {k: dt.datetime.fromtimestamp(t, dt.UTC) for k, t in batch.items()}
         try:
-            await self._flush(uses)
+            await asyncio.shield(self._flush(uses))  # a write cut short could hold the SQLite lock
         except Exception:
             log.warning("could not record key use for %d keys", len(batch), exc_info=True)
             for k, t in batch.items():

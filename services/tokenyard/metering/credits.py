@@ -21,6 +21,7 @@ from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.metering.events import nanos_to_usd, usd_to_nanos
 from tokenyard.metering.tables import CreditAccountRow as A
 from tokenyard.metering.tables import LedgerRow, ReservationRow
+from tokenyard.storage.db import shielded
 from tokenyard.storage.types import utcnow
 
 
@@ -106,6 +107,7 @@ class CreditStore:
             await self.ensure(s, account_id)
 
     # ----- reservations ---------------------------------------------------------------------------------
+    @shielded
     async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]:
         """Hold `amount_nanos` for one request; returns (reservation id, spendable left).
         INSUFFICIENT_QUOTA (402) when the balance cannot cover it."""
@@ -133,6 +135,7 @@ class CreditStore:
                            "Top up your credits or wait for your plan's next monthly allowance.",
                            metadata={"required_usd": str(nanos_to_usd(amount_nanos))})
 
+    @shielded
     async def release(self, reservation_id: str, state: str = "released") -> int:
         """Give a held reservation back without charge; returns the amount released (0 if not held)."""
         async with self._sessions() as s, s.begin():
@@ -155,6 +158,7 @@ class CreditStore:
             await self.release(rid, state="expired")
         return len(ids)
 
+    @shielded
     async def settle(self, reservation_id: str, cost_nanos: int) -> int:
         """Settle a held reservation to `cost_nanos` without a usage record (the record for the same request
         id will not charge again); returns the spendable balance after it."""

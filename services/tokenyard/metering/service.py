@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tokenyard.metering.credits import CreditStore, add_usage_entries, dialect_insert
 from tokenyard.metering.events import UsageEvent
+from tokenyard.storage.db import shielded
 from tokenyard.metering.tables import UsageDailyRow, UsageRecordRow
 
 CHUNK = 1000
@@ -33,6 +34,7 @@ class MeteringService:
             stored += await self._record_chunk(unique[i:i + CHUNK])
         return stored
 
+    @shielded
     async def _record_chunk(self, events: list[UsageEvent]) -> int:
         if not events:
             return 0

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +14,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def shielded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Run a short database write to its end even when its caller is cancelled (a client went away, a
+    task was stopped). A transaction interrupted by cancellation can leave its pooled connection holding
+    SQLite's write lock, which then stalls every other writer; the caller still sees the cancellation."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.shield(fn(*args, **kwargs))  # type: ignore[arg-type]
+
+    return wrapper
 
 
 def is_sqlite(url: str) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from tokenyard.storage.db import shielded
 from tokenyard.storage.types import utcnow
 from tokenyard.videojobs.tables import (BILLING_DONE, BILLING_RESERVED, CANCELLED, COMPLETED, FAILED,
                                         IN_PROGRESS, QUEUED, TERMINAL, VideoJob)
@@ -29,12 +30,14 @@ class JobQueue:
         self._sessions = sessions
         self._clock = clock
 
+    @shielded
     async def _update(self, where: Sequence[Any], values: dict[str, Any]) -> VideoJob | None:
         """One conditional UPDATE; the updated row, or None when the condition did not hold."""
         stmt = update(J).where(*where).values(**values, updated_at=self._clock()).returning(J)
         async with self._sessions() as s, s.begin():
             return (await s.execute(stmt)).scalars().first()
 
+    @shielded
     async def add(self, job: VideoJob) -> VideoJob:
         """Insert a new job."""
         async with self._sessions() as s, s.begin():
@@ -60,6 +63,7 @@ class JobQueue:
             rows = list((await s.execute(q)).scalars())
         return rows[:limit], len(rows) > limit
 
+    @shielded
     async def fail_lost(self, max_attempts: int) -> int:
         """Fail jobs whose workers died `max_attempts` times (a job that kills its worker must not loop)."""
         now = self._clock()

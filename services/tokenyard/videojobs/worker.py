@@ -99,7 +99,12 @@ class WorkerPool:
             if job is None:
                 await self._idle()
                 continue
-            await self.run(job)
+            try:
+                await self.run(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the job's lease expires and it is retried; the worker lives on
+                log.exception("video worker failed on job %s; its lease will expire and it is retried", job.id)
 
     async def _sweep(self) -> None:
         while not self._stopping:
@@ -109,13 +114,19 @@ class WorkerPool:
                 for job in await self._queue.unbilled(dt.timedelta(seconds=self._cfg.lease_seconds)):
                     await self._settlement.finish(job)
 
-    async def _heartbeat(self, held: _Held, render: asyncio.Task[Any]) -> None:
+    async def _heartbeat(self, held: _Held, render: asyncio.Task[Any], done: asyncio.Event) -> None:
+        """Renew the lease until `done` is set. Never cancelled mid-write: a database write interrupted by
+        cancellation can leave its connection holding SQLite's write lock, which stalls every writer."""
         interval = min(0.5, self._cfg.lease_seconds / 3)
-        while not render.done():
-            await asyncio.sleep(interval)
+        while not done.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), interval)
+                return
             try:
-                ok = await self._queue.heartbeat(held.job.id, self.worker_id, self._cfg.lease_seconds,
-                                                 held.progress)
+                ok = await asyncio.shield(self._queue.heartbeat(held.job.id, self.worker_id,
+                                                                self._cfg.lease_seconds, held.progress))
+            except asyncio.CancelledError:
+                raise
             except Exception:  # noqa: BLE001 - try again next beat; the lease covers a few misses
                 log.warning("heartbeat of video job %s failed", held.job.id, exc_info=True)
                 continue
@@ -144,11 +155,14 @@ class WorkerPool:
             renderer = self._renderers.renderer(job.provider)
             target = self._renderers.target(job.provider, job.upstream_model)
             render = asyncio.create_task(renderer.render(target, render_job))
-            beat = asyncio.create_task(self._heartbeat(held, render))
+            rendered = asyncio.Event()
+            beat = asyncio.create_task(self._heartbeat(held, render, rendered))
             try:
                 await render
             finally:
-                beat.cancel()
+                rendered.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(beat)  # let a write in flight finish before the next one starts
             await self._finish(job, out)
         except asyncio.CancelledError:
             if not held.lost:
