@@ -13,9 +13,10 @@ from tokenyard.auth.cache import CachedAuthenticator
 from tokenyard.auth.client import AuthClient
 from tokenyard.auth.keygen import hash_secret
 from tokenyard.auth.platform_jwt import JwtVerifier
-from tokenyard.auth.revocations import RevocationFeed
+from tokenyard.auth.revocations import RevocationFeed, revocations_after
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.servicer import AuthServicer, registrar
+from tokenyard.auth.tables import Revocation
 from tokenyard.catalog import load_catalog
 from tokenyard.changefeed import StreamFollower
 from tokenyard.config.changes import ChangeFeed
@@ -24,6 +25,7 @@ from tokenyard.config.service import ConfigService
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import channel, create_server
 from tokenyard.principal import Principal, PrincipalKind
+from tokenyard.tablefeed import latest_seq
 
 from tests.conftest import HAVE_POSTGRES
 from tests.integration.tenancy_db import fresh_database
@@ -136,6 +138,46 @@ async def test_revocation_reaches_another_instance_within_a_second(db: tuple[str
             await asyncio.sleep(0.02)
     finally:
         await feed_b.stop()
+
+
+async def test_deleting_an_app_revokes_its_keys_through_the_revocation_feed(db: tuple[str, object]) -> None:
+    _, sessions = db
+    auth, config = await services(sessions)
+    alice = await auth.authenticate(hs256("alice"))
+    app, other = await config.create_app(alice, "doomed"), await config.create_app(alice, "kept")
+    doomed = [await auth.create_key(alice, name=f"d{i}", scopes=["ai:gateway"], app_id=app.id) for i in range(3)]
+    kept, kept_secret = await auth.create_key(alice, name="k", scopes=["ai:gateway"], app_id=other.id)
+    await auth.revoke_key(alice, doomed[2][0].id)  # already revoked: not revoked twice
+    after = await latest_seq(sessions, Revocation)  # type: ignore[arg-type]
+    await config.delete_app(alice, app.id)
+    events = await revocations_after(sessions, after)  # type: ignore[arg-type]
+    assert sorted(e.key_id for e in events) == sorted(row.id for row, _ in doomed[:2])
+    assert {e.key_hash for e in events} == {hash_secret(secret) for _, secret in doomed[:2]}
+    for _, secret in doomed:
+        assert await kind_of(auth.authenticate(secret)) is ErrorKind.UNAUTHENTICATED
+    assert (await auth.authenticate(kept_secret)).key_id == kept.id
+    listed = await auth.list_keys(alice, app_id=app.id, include_revoked=True)
+    assert len(listed) == 3 and all(k.revoked_at is not None for k in listed)
+    assert [k.id for k in await auth.list_keys(alice)] == [kept.id]
+
+
+async def test_key_and_app_lists_page_newest_first_with_ties_broken_by_id(db: tuple[str, object]) -> None:
+    _, sessions = db
+    same = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    config = ConfigService(sessions, CATALOG, clock=lambda: same)  # type: ignore[arg-type]
+    auth = AuthService(sessions, clock=lambda: same, jwt=JwtVerifier(JWT_SECRET))  # type: ignore[arg-type]
+    alice = await auth.authenticate(hs256("alice"))
+    keys = sorted([(await auth.create_key(alice, name=f"k{i}", scopes=[]))[0].id for i in range(5)], reverse=True)
+    apps = sorted([(await config.create_app(alice, f"a{i}")).id for i in range(5)], reverse=True)
+    assert [k.id for k in await auth.list_keys(alice, limit=2)] == keys[:2]
+    assert [k.id for k in await auth.list_keys(alice, after=keys[1], limit=2)] == keys[2:4]
+    assert [k.id for k in await auth.list_keys(alice, after=keys[3])] == keys[4:]
+    assert [a.id for a in await config.list_apps(alice, after=apps[0], limit=3)] == apps[1:4]
+    assert [a.id for a in await config.list_apps(alice, after=apps[4])] == []
+    bob = await auth.authenticate(hs256("bob"))
+    for call in (auth.list_keys(bob, after=keys[0]), config.list_apps(bob, after=apps[0]),
+                 auth.list_keys(alice, after="key_\x00"), config.list_apps(alice, after="x" * 65)):
+        assert await kind_of(call) is ErrorKind.INVALID_REQUEST
 
 
 async def test_last_used_is_recorded_in_batches(db: tuple[str, object]) -> None:

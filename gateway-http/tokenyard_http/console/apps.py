@@ -34,7 +34,7 @@ async def apps(request: Request, c: ConsoleApi = Depends(api)) -> Response:
 
 
 async def _apps_page(request: Request, c: ConsoleApi, values: dict[str, Any], error: str | None) -> Response:
-    data = (await c.json("GET", "/v1/apps"))["data"]
+    data = await c.items("/v1/apps")
     return render(request, "apps.html", {"title": "Apps", "page": "apps", "apps": data, "values": values,
                                          "error": error}, 400 if error else 200)
 

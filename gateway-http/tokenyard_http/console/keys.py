@@ -17,13 +17,13 @@ USER_SCOPES = [s for s in SCOPES if s != "admin"]
 async def _optional(c: ConsoleApi, path: str) -> list[dict[str, Any]]:
     """A list the key may not be allowed to read (then empty)."""
     try:
-        return (await c.json("GET", path))["data"]
+        return await c.items(path)
     except ApiFailed:
         return []
 
 
 async def _keys_page(request: Request, c: ConsoleApi, values: dict[str, Any], error: str | None) -> Response:
-    keys = (await c.json("GET", "/v1/keys"))["data"]
+    keys = await c.items("/v1/keys")
     apps = await _optional(c, "/v1/apps")
     deployments = [d for d in await _optional(c, "/v1/deployments") if d["state"] == "ready"]
     return render(request, "keys.html", {"title": "API keys", "page": "keys", "keys": keys, "apps": apps,

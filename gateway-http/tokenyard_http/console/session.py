@@ -116,6 +116,18 @@ class ConsoleApi:
             raise ApiFailed(resp.status_code, message)
         return body
 
+    async def items(self, path: str, max_pages: int = 50) -> list[Any]:
+        """Every item of a paginated list (following `has_more`/`last_id`, 100 a page, at most `max_pages`)."""
+        out: list[Any] = []
+        params = {"limit": 100}
+        for _ in range(max_pages):
+            page = await self.json("GET", path, params=params)
+            out += page["data"]
+            if not page.get("has_more") or not page.get("last_id"):
+                break
+            params = {"limit": 100, "after": page["last_id"]}
+        return out
+
     async def close(self) -> None:
         """Release the client."""
         await self.client.aclose()

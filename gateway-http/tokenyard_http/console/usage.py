@@ -101,7 +101,7 @@ async def usage(request: Request, c: ConsoleApi = Depends(api)) -> Response:
     series = {"labels": list(days), "tokens": [t.total for t in days.values()],
               "cost": [float(t.cost) for t in days.values()]}
     try:
-        apps = (await c.json("GET", "/v1/apps"))["data"]
+        apps = await c.items("/v1/apps")
     except ApiFailed:
         apps = []
     total = Totals()

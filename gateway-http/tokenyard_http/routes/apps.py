@@ -11,6 +11,7 @@ from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses
+from tokenyard_http.paging import AFTER, LIMIT, page_fields, page_request
 from tokenyard_http.schemas.admin import App, AppConfigBody, AppCreate, AppList, Deleted, RateLimits
 
 router = APIRouter(tags=["apps"])
@@ -52,10 +53,13 @@ async def create_app(request: Request, c: Clients = Depends(clients)) -> App:
 
 
 @router.get("/v1/apps", response_model=AppList, responses=ERRORS, summary="List apps")
-async def list_apps(request: Request, c: Clients = Depends(clients)) -> AppList:
-    """The caller's apps (admins: all)."""
-    resp = await c.config.ListApps(pb.ListAppsRequest(), metadata=metadata(request))
-    return AppList(data=[app_out(a) for a in resp.apps])
+async def list_apps(request: Request, limit: int = LIMIT, after: str = AFTER,
+                    c: Clients = Depends(clients)) -> AppList:
+    """The caller's apps (admins: all), newest first; page with `limit` and `after`."""
+    req = pb.ListAppsRequest(page=page_request(limit, after))
+    resp = await c.config.ListApps(req, metadata=metadata(request))
+    return AppList(data=[app_out(a) for a in resp.apps],
+                   **page_fields([a.id for a in resp.apps], resp.next_page_token))
 
 
 @router.get("/v1/apps/{app_id}", response_model=App, responses=ERRORS, summary="Get an app")

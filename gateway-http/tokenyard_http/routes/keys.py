@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from tokenyard.auth.convert import from_ts, ts
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 
@@ -11,6 +11,7 @@ from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses
+from tokenyard_http.paging import AFTER, ID_PATTERN, LIMIT, page_fields, page_request
 from tokenyard_http.schemas.admin import Deleted, Key, KeyCreate, KeyCreated, KeyList
 
 router = APIRouter(tags=["keys"])
@@ -21,7 +22,8 @@ def key_fields(k: pb.ApiKey) -> dict[str, object]:
     """Proto key -> wire fields (never the secret)."""
     return {"id": k.id, "name": k.name, "prefix": k.prefix, "scopes": list(k.scopes), "app_id": k.app_id or None,
             "created_at": from_ts(k, "created_at"), "last_used_at": from_ts(k, "last_used_at"),
-            "expires_at": from_ts(k, "expires_at"), "rpm": k.rpm or None, "tpm": k.tpm or None}
+            "expires_at": from_ts(k, "expires_at"), "revoked_at": from_ts(k, "revoked_at"), "rpm": k.rpm or None,
+            "tpm": k.tpm or None}
 
 
 @router.post("/v1/keys", status_code=201, response_model=KeyCreated, responses=ERRORS, summary="Create an API key",
@@ -40,10 +42,16 @@ async def create_key(request: Request, c: Clients = Depends(clients)) -> KeyCrea
 
 
 @router.get("/v1/keys", response_model=KeyList, responses=ERRORS, summary="List API keys")
-async def list_keys(request: Request, c: Clients = Depends(clients)) -> KeyList:
-    """The caller's live keys: prefix, name, scopes, app, created, last used, expiry; never the secret."""
-    resp = await c.auth.ListKeys(pb.ListKeysRequest(), metadata=metadata(request))
-    return KeyList(data=[Key(**key_fields(k)) for k in resp.keys])
+async def list_keys(request: Request, limit: int = LIMIT, after: str = AFTER,
+                    include_revoked: bool = Query(False, description="Also list revoked keys (with `revoked_at`)."),
+                    app_id: str = Query("", max_length=64, pattern=ID_PATTERN, description="Only the keys of this app."),
+                    c: Clients = Depends(clients)) -> KeyList:
+    """The caller's keys, newest first: prefix, name, scopes, app, created, last used, expiry, revocation; never
+    the secret. Live keys only unless `include_revoked`; page with `limit` and `after`."""
+    req = pb.ListKeysRequest(page=page_request(limit, after), include_revoked=include_revoked, app_id=app_id)
+    resp = await c.auth.ListKeys(req, metadata=metadata(request))
+    return KeyList(data=[Key(**key_fields(k)) for k in resp.keys],
+                   **page_fields([k.id for k in resp.keys], resp.next_page_token))
 
 
 @router.delete("/v1/keys/{key_id}", response_model=Deleted, responses=ERRORS, summary="Revoke an API key")

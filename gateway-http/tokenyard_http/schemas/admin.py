@@ -30,10 +30,18 @@ class App(BaseModel):
     created_at: dt.datetime
 
 
-class AppList(BaseModel):
-    """GET /v1/apps answer."""
+class Page(BaseModel):
+    """A page of a newest-first list (OpenAI style): pass `last_id` as `after` to get the next page."""
 
     object: Literal["list"] = "list"
+    has_more: bool = Field(description="True when more items follow this page.")
+    first_id: str | None = Field(description="Id of the first item of this page (null when empty).")
+    last_id: str | None = Field(description="Id of the last item of this page (null when empty).")
+
+
+class AppList(Page):
+    """GET /v1/apps answer."""
+
     data: list[App]
 
 
@@ -95,6 +103,7 @@ class Key(BaseModel):
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None = Field(None, description="When the key was revoked (null = live).")
     rpm: int | None
     tpm: int | None
 
@@ -105,8 +114,7 @@ class KeyCreated(Key):
     key: str = Field(description="The secret (`ty_sk_...`); store it now, it is not shown again.")
 
 
-class KeyList(BaseModel):
+class KeyList(Page):
     """GET /v1/keys answer."""
 
-    object: Literal["list"] = "list"
     data: list[Key]

@@ -5,9 +5,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tokenyard.auth.tables import Revocation
+from tokenyard.auth.tables import ApiKey, Revocation
 from tokenyard.tablefeed import TableFeed, rows_after
 
 
@@ -23,6 +24,22 @@ class RevocationEvent:
 def add_revocation(session: AsyncSession, key_id: str, key_hash: str, when: dt.datetime) -> None:
     """Append a revocation inside the caller's transaction (so it commits with the key change)."""
     session.add(Revocation(key_id=key_id, key_hash=key_hash, created_at=when))
+
+
+def mark_revoked(session: AsyncSession, key: ApiKey, when: dt.datetime) -> None:
+    """Revoke one live key inside the caller's transaction; the revocation joins the feed in the same commit,
+    so every process's credential cache drops the key within the feed latency (~1 s)."""
+    key.revoked_at = when
+    add_revocation(session, key.id, key.key_hash, when)
+
+
+async def revoke_app_keys(session: AsyncSession, app_id: str, when: dt.datetime) -> list[ApiKey]:
+    """Revoke every live key of an app inside the caller's transaction (the app is being deleted)."""
+    q = select(ApiKey).where(ApiKey.app_id == app_id, ApiKey.revoked_at.is_(None)).order_by(ApiKey.id)
+    keys = list((await session.execute(q)).scalars())
+    for key in keys:
+        mark_revoked(session, key, when)
+    return keys
 
 
 def _event(row: Revocation) -> RevocationEvent:

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.auth.keygen import display_prefix, hash_secret, looks_like_jwt, new_id, new_secret
 from tokenyard.auth.platform_jwt import ADMIN_CLAIM, JwtVerifier
-from tokenyard.auth.revocations import add_revocation
+from tokenyard.auth.revocations import add_revocation, mark_revoked
 from tokenyard.auth.tables import Account, ApiKey
 from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.paging import newest_first, older_than, valid_id
 from tokenyard.principal import SCOPES, USER_SCOPES, Principal, PrincipalKind
 from tokenyard.storage.types import utcnow
 
@@ -143,20 +144,28 @@ class AuthService:
                 raise invalid(f"{field} must be >= 0", field)
 
     async def list_keys(self, caller: Principal, *, app_id: str = "", deployment_id: str = "",
-                        include_revoked: bool = False) -> list[ApiKey]:
-        """The caller's keys, newest first (live ones unless `include_revoked`)."""
+                        include_revoked: bool = False, after: str = "", limit: int | None = None) -> list[ApiKey]:
+        """The caller's keys, newest first (live ones unless `include_revoked`), after the key `after` (a page
+        cursor: INVALID_ARGUMENT unless it names a key of the caller), at most `limit` (None = all)."""
         if caller.app_id or caller.deployment_id:
             raise _denied("app and deployment keys cannot manage keys")
         if not caller.has("keys:write"):
             raise _denied("listing keys needs the keys:write scope")
-        q = select(ApiKey).where(ApiKey.account_id == caller.account_id).order_by(ApiKey.created_at.desc())
+        q = select(ApiKey).where(ApiKey.account_id == caller.account_id).order_by(*newest_first(ApiKey))
         if not include_revoked:
             q = q.where(ApiKey.revoked_at.is_(None))
         if app_id:
-            q = q.where(ApiKey.app_id == app_id)
+            q = q.where(ApiKey.app_id == valid_id(app_id, "app_id"))
         if deployment_id:
-            q = q.where(ApiKey.deployment_id == deployment_id)
+            q = q.where(ApiKey.deployment_id == valid_id(deployment_id, "deployment_id"))
+        if limit is not None:
+            q = q.limit(limit)
         async with self._sessions() as s:
+            if after:
+                cursor = await s.get(ApiKey, valid_id(after))
+                if cursor is None or cursor.account_id != caller.account_id:
+                    raise invalid(f"'after' names no key of yours ({after!r})", "after")
+                q = q.where(older_than(ApiKey, cursor))
             return list((await s.execute(q)).scalars())
 
     async def revoke_key(self, caller: Principal, key_id: str) -> ApiKey:
@@ -171,8 +180,7 @@ class AuthService:
             if key is None or (key.account_id != caller.account_id and not caller.is_admin):
                 raise GatewayError(ErrorKind.NOT_FOUND, f"No key {key_id!r}")
             if key.revoked_at is None:
-                key.revoked_at = self._clock()
-                add_revocation(s, key.id, key.key_hash, key.revoked_at)
+                mark_revoked(s, key, self._clock())
         return key
 
     async def record_key_use(self, uses: dict[str, dt.datetime]) -> int:

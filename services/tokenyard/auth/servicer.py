@@ -15,6 +15,7 @@ from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
 from tokenyard.changefeed import watch
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import credential_from, handles_errors
+from tokenyard.paging import page_size, split_page
 
 
 class AuthServicer(pb_grpc.AuthServiceServicer):
@@ -52,9 +53,12 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
     async def ListKeys(self, request: pb.ListKeysRequest, context: grpc.aio.ServicerContext
                        ) -> pb.ListKeysResponse:
         caller = await self._auth.authenticate(credential_from(context))
+        size = page_size(request.page)
         rows = await self._service.list_keys(caller, app_id=request.app_id, deployment_id=request.deployment_id,
-                                             include_revoked=request.include_revoked)
-        return pb.ListKeysResponse(keys=[key_to_pb(r) for r in rows])
+                                             include_revoked=request.include_revoked,
+                                             after=request.page.page_token, limit=size + 1)
+        rows, token = split_page(rows, size)
+        return pb.ListKeysResponse(keys=[key_to_pb(r) for r in rows], next_page_token=token)
 
     @handles_errors
     async def RevokeKey(self, request: pb.RevokeKeyRequest, context: grpc.aio.ServicerContext

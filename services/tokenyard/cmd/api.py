@@ -61,6 +61,18 @@ class Api:
         """Send and decode JSON."""
         return self.request(method, path, **kwargs).json()
 
+    def items(self, path: str, params: dict[str, Any] | None = None, max_pages: int = 100) -> list[Any]:
+        """Every item of a paginated list (following `has_more`/`last_id`, 100 a page)."""
+        out: list[Any] = []
+        query: dict[str, Any] = {**(params or {}), "limit": 100}
+        for _ in range(max_pages):
+            page = self.json("GET", path, params=query)
+            out += page.get("data", [])
+            if not page.get("has_more") or not page.get("last_id"):
+                break
+            query["after"] = page["last_id"]
+        return out
+
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
         """A streamed response (errors before the body become one-line errors)."""

@@ -44,10 +44,10 @@ def keys_create(name: Annotated[str, typer.Argument(help="Key name.")],
 
 
 @keys_app.command("list")
-def keys_list(url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
+def keys_list(all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+              url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """List your keys (never their secrets)."""
-    data = api(url, key).json("GET", "/v1/keys")
-    items = data.get("data", data) if isinstance(data, dict) else data
+    items = api(url, key).items("/v1/keys", {"include_revoked": "true"} if all_ else None)
     _table("API keys", ["id", "name", "prefix", "scopes", "app", "created", "last used", "expires", "revoked"],
            [[k.get("id"), k.get("name"), k.get("prefix"), ",".join(k.get("scopes") or []), k.get("app_id"),
              k.get("created_at"), k.get("last_used_at"), k.get("expires_at"), k.get("revoked_at")] for k in items])
@@ -71,8 +71,7 @@ def apps_create(name: str, url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") 
 @apps_app.command("list")
 def apps_list(url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """List your apps."""
-    data = api(url, key).json("GET", "/v1/apps")
-    items = data.get("data", data) if isinstance(data, dict) else data
+    items = api(url, key).items("/v1/apps")
     _table("Apps", ["id", "name", "owner", "created"],
            [[a.get("id"), a.get("name"), a.get("owner"), a.get("created_at")] for a in items])
 

@@ -8,11 +8,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.auth.keygen import new_id
+from tokenyard.auth.revocations import revoke_app_keys
 from tokenyard.catalog import Catalog
 from tokenyard.config.changes import add_change
 from tokenyard.config.model import AppConfig, AppInfo, AppSnapshot, validate_config
 from tokenyard.config.tables import AppConfigRow, AppRow
 from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.paging import newest_first, older_than, valid_id
 from tokenyard.principal import Principal
 from tokenyard.storage.types import utcnow
 
@@ -88,27 +90,38 @@ class ConfigService:
         _need_apps_scope(caller)
         return (await self._owned(caller, app_id)).app
 
-    async def list_apps(self, caller: Principal) -> list[AppInfo]:
-        """The caller's apps (admins: every app), newest first."""
+    async def list_apps(self, caller: Principal, *, after: str = "", limit: int | None = None) -> list[AppInfo]:
+        """The caller's apps (admins: every app), newest first, after the app `after` (a page cursor:
+        INVALID_ARGUMENT unless the caller may see that app), at most `limit` (None = all)."""
         _need_apps_scope(caller)
-        q = select(AppRow).order_by(AppRow.created_at.desc(), AppRow.id)
+        q = select(AppRow).order_by(*newest_first(AppRow))
         if caller.app_id:
             q = q.where(AppRow.id == caller.app_id)
         if not caller.is_admin:
             q = q.where(AppRow.owner == caller.account_id)
+        if limit is not None:
+            q = q.limit(limit)
         async with self._sessions() as s:
+            if after:
+                cursor = await s.get(AppRow, valid_id(after))
+                if cursor is None or not can_access(caller, _info(cursor)):
+                    raise invalid(f"'after' names no app of yours ({after!r})", "after")
+                q = q.where(older_than(AppRow, cursor))
             return [_info(r) for r in (await s.execute(q)).scalars()]
 
     async def delete_app(self, caller: Principal, app_id: str) -> AppInfo:
-        """Delete an app and its config; its app keys stop working on its routes at once."""
+        """Delete an app and its config and revoke every key of the app, all in one transaction: the keys go
+        through the same revocation feed as RevokeKey, so every process drops them within about a second."""
         _need_apps_scope(caller)
         if caller.app_id or caller.deployment_id:
             raise GatewayError(ErrorKind.PERMISSION_DENIED, "app and deployment keys cannot delete apps")
         snap = await self._owned(caller, app_id)
+        now = self._clock()
         async with self._sessions() as s, s.begin():
+            await revoke_app_keys(s, app_id, now)
             await s.execute(delete(AppConfigRow).where(AppConfigRow.app_id == app_id))
             await s.execute(delete(AppRow).where(AppRow.id == app_id))
-            add_change(s, "app", app_id, self._clock())
+            add_change(s, "app", app_id, now)
         return snap.app
 
     async def get_app_config(self, caller: Principal, app_id: str) -> AppConfig:

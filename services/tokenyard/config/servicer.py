@@ -18,6 +18,7 @@ from tokenyard.deployments.service import DeploymentService
 from tokenyard.deployments.servicer import DeploymentRpcs
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import credential_from, handles_errors
+from tokenyard.paging import page_size, split_page
 from tokenyard.principal import Principal
 
 
@@ -67,7 +68,9 @@ class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
     async def ListApps(self, request: pb.ListAppsRequest, context: grpc.aio.ServicerContext
                        ) -> pb.ListAppsResponse:
         caller, svc = await self._caller(context)
-        return pb.ListAppsResponse(apps=[app_to_pb(a) for a in await svc.list_apps(caller)])
+        size = page_size(request.page)
+        apps, token = split_page(await svc.list_apps(caller, after=request.page.page_token, limit=size + 1), size)
+        return pb.ListAppsResponse(apps=[app_to_pb(a) for a in apps], next_page_token=token)
 
     @handles_errors
     async def DeleteApp(self, request: pb.DeleteAppRequest, context: grpc.aio.ServicerContext
