@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -14,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_KEY = 0x746F6B656E796172  # "tokenyar": the PostgreSQL advisory lock every migrating process takes
+_ALEMBIC = threading.Lock()  # Alembic's `context` is process-global: one upgrade at a time per process
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -69,6 +72,16 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _upgrade(url: str) -> None:
+    with _ALEMBIC:
+        command.upgrade(alembic_config(url), "heads")
+
+
 async def migrate(url: str) -> None:
-    """Upgrade the database to every head (each service owns a migration branch)."""
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "heads")
+    """Upgrade the database to every head (each service owns a migration branch).
+
+    Safe to call from several processes at once (split services starting together on one database): on
+    PostgreSQL the migration transaction first takes an advisory lock on MIGRATION_LOCK_KEY (see
+    migrations/env.py), so one process migrates while the others wait, then find nothing left to do.
+    SQLite serialises writers itself."""
+    await asyncio.to_thread(_upgrade, url)
