@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tokenyard import __version__
+from tokenyard.metering.sink import UsageSink
 from tokenyard.monitoring import tracing
 from tokenyard.settings import Settings
 from tokenyard_http import errors
@@ -37,14 +38,15 @@ def _native_telemetry() -> dict[str, Any]:
     return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the facade; gRPC clients are created at start-up and live on app.state."""
+def create_app(settings: Settings, *, usage_sink: UsageSink | None = None) -> FastAPI:
+    """Build the facade; gRPC clients are created at start-up and live on app.state. `usage_sink`: the
+    Router's durable sink when the facade shares its process (all-in-one), used by the passthrough routes."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.clients = Clients.connect(settings)
-        app.state.passthrough = Passthrough.start(settings)
+        app.state.passthrough = Passthrough.start(settings, sink=usage_sink)
         try:
             yield
         finally:

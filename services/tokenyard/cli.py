@@ -78,8 +78,10 @@ async def _serve_http(settings, runtime=None) -> None:  # type: ignore[no-untype
     from tokenyard_http.app import create_app
 
     host, port = _split(settings.http_listen)
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=10, http="httptools",
+    # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us).
+    sink = runtime.parts.get("usage_sink") if runtime is not None else None
+    config = uvicorn.Config(create_app(settings, usage_sink=sink), host=host, port=port, log_level="warning",
+                            access_log=False, lifespan="on", timeout_graceful_shutdown=10, http="httptools",
                             timeout_keep_alive=settings.http_keep_alive_seconds,
                             log_config=None)  # keep our JSON log handler
     await _graceful_server_class()(config).serve()
@@ -101,7 +103,7 @@ async def _run(settings, catalog, services: tuple[str, ...], http: bool) -> None
         http_part = f" HTTP http://{settings.http_listen}" if http else ""
         print(f"tokenyard ready:{grpc_part}{http_part}", flush=True)
         if http:
-            await _serve_http(settings)
+            await _serve_http(settings, runtime)
         else:
             await _wait_for_signal()
     finally:

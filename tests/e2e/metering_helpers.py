@@ -57,6 +57,17 @@ def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
     return asyncio.run(run())
 
 
+def spooled(gw: Gateway) -> int:
+    """Usage events waiting in the gateway's local spool files (not yet committed by Metering)."""
+    import sqlite3
+
+    total = 0
+    for path in (gw.workdir / "data" / "spool").glob("usage-*.spool"):
+        with sqlite3.connect(path) as db:
+            total += db.execute("SELECT count(*) FROM events").fetchone()[0]
+    return total
+
+
 def wait_until(check: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
     """Poll `check()` until it returns something truthy."""
     deadline = time.monotonic() + timeout

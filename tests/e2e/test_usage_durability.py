@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.metering_helpers import Load, database_url, query, wait_until
+from tests.e2e.metering_helpers import Load, database_url, query, spooled, wait_until
 from tests.harness.gateway import Gateway
 
 pytestmark = pytest.mark.slow
@@ -15,16 +15,6 @@ def _records(gw: Gateway) -> list[str]:
     return [r[0] for r in query(database_url(gw), "SELECT request_id FROM usage_records")]
 
 
-def _spooled(gw: Gateway) -> int:
-    import sqlite3
-
-    total = 0
-    for path in (gw.workdir / "data" / "spool").glob("usage-*.spool"):
-        with sqlite3.connect(path) as db:
-            total += db.execute("SELECT count(*) FROM events").fetchone()[0]
-    return total
-
-
 def test_metering_killed_mid_load_loses_and_doubles_nothing(make_gateway: Callable[..., Gateway]) -> None:
     gw = make_gateway(split=True)
     load = Load(gw, gw.admin_key).start()
@@ -32,7 +22,7 @@ def test_metering_killed_mid_load_loses_and_doubles_nothing(make_gateway: Callab
         load.wait_for_successes(20)
         gw.kill("metering")
         load.wait_for_successes(30)  # answered while Metering is down: only the Router's spool has them
-        assert _spooled(gw) > 0
+        assert spooled(gw) > 0
         gw.start_service("metering")
         load.wait_for_successes(20)
     finally:
@@ -43,7 +33,7 @@ def test_metering_killed_mid_load_loses_and_doubles_nothing(make_gateway: Callab
     assert len(records) == len(set(records))
     assert set(records) <= set(load.outcomes)
     assert set(records) == ok  # nothing failed here: exactly one record per successful response
-    assert wait_until(lambda: _spooled(gw) == 0, 10)
+    assert wait_until(lambda: spooled(gw) == 0, 10)
 
 
 def test_router_killed_mid_load_replays_its_spool_on_restart(make_gateway: Callable[..., Gateway]) -> None:
@@ -54,7 +44,7 @@ def test_router_killed_mid_load_replays_its_spool_on_restart(make_gateway: Calla
         gw.kill("metering")  # nothing reaches Metering now: answered requests live only in the spool
         load.wait_for_successes(30)
         gw.kill("inference")  # SIGKILL mid-load, mid-spool
-        pending = _spooled(gw)
+        pending = spooled(gw)
         assert pending > 0
         gw.start_service("metering")
         gw.start_service("inference")  # adopts the dead process's spool and replays it
@@ -68,4 +58,4 @@ def test_router_killed_mid_load_replays_its_spool_on_restart(make_gateway: Calla
     assert len(records) == len(set(records))
     assert set(records) <= set(load.outcomes)  # at most the requests cut by the kill on top, never others
     assert len(set(records) - ok) <= load.workers
-    assert wait_until(lambda: _spooled(gw) == 0, 10)
+    assert wait_until(lambda: spooled(gw) == 0, 10)

@@ -1,4 +1,9 @@
-"""Reads usage out of a passthrough response as it streams by (SSE events or one JSON body), without changing it."""
+"""Reads usage out of a passthrough response as it streams by (SSE events or one JSON body), without changing it.
+
+Compressed bodies are decoded on the side (the client still gets the upstream's bytes): gzip and deflate always,
+`br` with the `brotli` package and `zstd` with `zstandard` (both dependencies; a process without them leaves
+such responses unmetered rather than failing).
+"""
 from __future__ import annotations
 
 import zlib
@@ -7,8 +12,53 @@ from typing import Any
 
 import orjson
 
+try:
+    import brotli
+except ImportError:  # pragma: no cover - a dependency; tolerated when missing
+    brotli = None
+try:
+    import zstandard
+except ImportError:  # pragma: no cover - a dependency; tolerated when missing
+    zstandard = None
+
 Merge = Callable[[dict[str, Any], Any], bool]
+Decode = Callable[[bytes], bytes]
 MAX_BODY = 16 * 1024 * 1024
+
+
+class _Zstd:
+    """Incremental zstd decoding across frame boundaries (a body may hold several frames)."""
+
+    def __init__(self) -> None:
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+
+    def __call__(self, data: bytes) -> bytes:
+        out = bytearray()
+        while data:
+            out += self._obj.decompress(data)
+            if not self._obj.eof:
+                break
+            data = self._obj.unused_data
+            self._obj = self._dctx.decompressobj()
+        return bytes(out)
+
+
+def decoder(content_encoding: str) -> Decode | None:
+    """A function decoding successive chunks of a body sent with this `Content-Encoding` (None: not encoded).
+    LookupError when this process cannot decode it."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress
+    if encoding == "deflate":
+        return zlib.decompressobj().decompress
+    if encoding == "br" and brotli is not None:
+        return brotli.Decompressor().process
+    if encoding == "zstd" and zstandard is not None:
+        return _Zstd()
+    raise LookupError(encoding)
 
 
 class UsageMeter:
@@ -18,10 +68,10 @@ class UsageMeter:
     def __init__(self, merge: Merge, content_type: str, content_encoding: str = "") -> None:
         self._merge = merge
         self._sse = content_type.split(";")[0].strip().lower() == "text/event-stream"
-        encoding = content_encoding.strip().lower()
-        self._inflate = (zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding in ("gzip", "x-gzip")
-                         else zlib.decompressobj() if encoding == "deflate" else None)
-        self._usable = encoding in ("", "identity", "gzip", "x-gzip", "deflate")
+        try:
+            self._decode, self._usable = decoder(content_encoding), True
+        except LookupError:
+            self._decode, self._usable = None, False
         self._buf = bytearray()
         self.acc: dict[str, Any] = {}
         self.known = False
@@ -31,8 +81,8 @@ class UsageMeter:
         if not self._usable or not chunk:
             return
         try:
-            data = self._inflate.decompress(chunk) if self._inflate is not None else chunk
-        except zlib.error:
+            data = self._decode(chunk) if self._decode is not None else chunk
+        except Exception:  # noqa: BLE001 - any codec's error: a corrupt body is simply not metered
             self._usable = False
             return
         self._buf += data

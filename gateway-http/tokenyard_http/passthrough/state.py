@@ -35,8 +35,13 @@ class Passthrough:
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     @classmethod
-    def start(cls, settings: Settings, catalog: Catalog | None = None) -> Passthrough:
-        """Connect to Config, Auth and Metering with the internal credential and start following their feeds."""
+    def start(cls, settings: Settings, catalog: Catalog | None = None, sink: UsageSink | None = None
+              ) -> Passthrough:
+        """Connect to Config, Auth and Metering with the internal credential and start following their feeds.
+
+        `sink`: a running usage sink owned by the caller (in the all-in-one process, the Router's, which spools
+        every event durably before handing it to Metering). Without one, usage goes to Metering over gRPC
+        through a sink of our own: batched, retried with backoff while Metering is down, kept in memory."""
         channels: dict[str, Any] = {}
 
         def ch(service: str) -> Any:
@@ -50,14 +55,17 @@ class Passthrough:
         auth = CachedAuthenticator(auth_client.authenticate, ttl=settings.key_cache_ttl_seconds)
         followers = [StreamFollower(config.watch_changes, lambda e: apps.invalidate(e.id), apps.clear),
                      StreamFollower(auth_client.watch_revocations, lambda e: auth.invalidate(e.key_hash), auth.clear)]
-        sink = UsageSink(MeteringClient(ch("metering"), settings.admin_key).record)
+        own_sink = sink is None
+        if sink is None:
+            sink = UsageSink(MeteringClient(ch("metering"), settings.admin_key).record)
         http = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
                                  limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
         for f in followers:
             f.start()
-        sink.start()
+        if own_sink:
+            sink.start()
         state = cls(catalog or load_catalog(settings.config), http, apps, auth, sink)
-        state._closers = [*(f.stop for f in followers), sink.stop, http.aclose,
+        state._closers = [*(f.stop for f in followers), *([sink.stop] if own_sink else []), http.aclose,
                           *(c.close for c in channels.values())]
         return state
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import orjson
 import pytest
@@ -86,7 +87,32 @@ def test_openai_body_and_stream() -> None:
                                                                             "completion_tokens": 5}
     assert _meter("openai", b"<html>nope</html>", "text/html") is None
     assert _meter("openai", orjson.dumps({"hello": 1}), "application/json") is None
-    assert _meter("openai", body, "application/json", "br") is None
+    assert _meter("openai", body, "application/json", "compress") is None  # an encoding it cannot read
+    assert _meter("openai", body, "application/json", "gzip") is None  # not the encoding it claims
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip", "deflate"])
+def test_compressed_bodies_and_streams_are_metered(encoding: str) -> None:
+    compress = {"gzip": gzip.compress, "deflate": zlib.compress,
+                "br": lambda b: pytest.importorskip("brotli").compress(b),
+                "zstd": lambda b: pytest.importorskip("zstandard").ZstdCompressor().compress(b)}[encoding]
+    body = orjson.dumps({"object": "chat.completion", "model": "gpt-4o", "usage": {"prompt_tokens": 3,
+                                                                                   "completion_tokens": 9}})
+    assert _meter("openai", compress(body), "application/json", encoding.upper(), split=5)["completion_tokens"] == 9
+    stream = _sse({"object": "chat.completion.chunk", "model": "m", "choices": [], "usage": {
+        "prompt_tokens": 2, "completion_tokens": 5}})
+    assert _meter("openai", compress(stream), "text/event-stream", encoding, split=3)["prompt_tokens"] == 2
+    assert _meter("openai", b"\x00not compressed at all\xff" * 4, "application/json", encoding) is None
+
+
+def test_zstd_body_of_several_frames() -> None:
+    zstandard = pytest.importorskip("zstandard")
+    stream = _sse({"object": "chat.completion.chunk", "model": "m", "choices": [], "usage": {
+        "prompt_tokens": 4, "completion_tokens": 6}})
+    half = len(stream) // 2
+    frames = b"".join(zstandard.ZstdCompressor().compress(part) for part in (stream[:half], stream[half:]))
+    assert _meter("openai", frames, "text/event-stream", "zstd", split=4) == {"model": "m", "prompt_tokens": 4,
+                                                                             "completion_tokens": 6}
 
 
 def test_anthropic_message_and_stream() -> None:
