@@ -71,7 +71,8 @@ async def get_app(app_id: str, request: Request, c: Clients = Depends(clients)) 
 
 @router.delete("/v1/apps/{app_id}", response_model=Deleted, responses=ERRORS, summary="Delete an app")
 async def delete_app(app_id: str, request: Request, c: Clients = Depends(clients)) -> Deleted:
-    """Delete one of the caller's apps and its AI config."""
+    """Delete one of the caller's apps and its AI config, and revoke every key of the app (on every gateway
+    process within a second)."""
     resp = await c.config.DeleteApp(pb.DeleteAppRequest(id=app_id), metadata=metadata(request))
     return Deleted(id=resp.app.id, object="app")
 

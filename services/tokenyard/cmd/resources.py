@@ -87,9 +87,9 @@ def apps_show(app_id: str, url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") 
 
 @apps_app.command("delete")
 def apps_delete(app_id: str, url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
-    """Delete an app."""
+    """Delete an app and its AI config; every key of the app is revoked."""
     api(url, key).request("DELETE", f"/v1/apps/{app_id}")
-    console.print(f"Deleted {app_id}")
+    console.print(f"Deleted {app_id} (its keys are revoked)")
 
 
 @apps_app.command("config")
