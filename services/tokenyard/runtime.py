@@ -108,7 +108,7 @@ class Runtime:
             registrars.append(config_registrar(ConfigServicer(self.catalog, authenticator, tenancy.config_service,
                                                               tenancy.change_feed, deployments)))
         if "metering" in local:
-            metering = build_metering(self.catalog, sessions)
+            metering = build_metering(self.catalog, sessions, s.resolved_credit_holds())
             self.parts["metering_service"] = metering
             sweeper = start_sweeper(metering.credits)
             self._closers.append(sweeper.cancel)
