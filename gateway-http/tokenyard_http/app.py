@@ -37,13 +37,14 @@ def _native_telemetry() -> dict[str, Any]:
     return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the facade; gRPC clients are created at start-up and live on app.state."""
+def create_app(settings: Settings, local_inference: Any = None) -> FastAPI:
+    """Build the facade; gRPC clients are created at start-up and live on app.state. `local_inference`: the
+    InferenceService servicer when it runs in this process (all-in-one), called without the gRPC hop."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.clients = Clients.connect(settings)
+        app.state.clients = Clients.connect(settings, local_inference)
         app.state.passthrough = Passthrough.start(settings)
         try:
             yield

@@ -75,10 +75,13 @@ def _graceful_server_class():  # type: ignore[no-untyped-def]
 async def _serve_http(settings, runtime=None) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
+    from tokenyard.monitoring.tracing import enabled as tracing_on
     from tokenyard_http.app import create_app
 
     host, port = _split(settings.http_listen)
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
+    # In-process Router: skip the gRPC hop, unless tracing wants that hop as a span of its own.
+    local = runtime.parts.get("inference_servicer") if runtime is not None and not tracing_on() else None
+    config = uvicorn.Config(create_app(settings, local_inference=local), host=host, port=port, log_level="warning", access_log=False,
                             lifespan="on", timeout_graceful_shutdown=10, http="httptools",
                             timeout_keep_alive=settings.http_keep_alive_seconds,
                             log_config=None)  # keep our JSON log handler
@@ -101,7 +104,7 @@ async def _run(settings, catalog, services: tuple[str, ...], http: bool) -> None
         http_part = f" HTTP http://{settings.http_listen}" if http else ""
         print(f"tokenyard ready:{grpc_part}{http_part}", flush=True)
         if http:
-            await _serve_http(settings)
+            await _serve_http(settings, runtime)
         else:
             await _wait_for_signal()
     finally:

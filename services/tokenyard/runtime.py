@@ -117,7 +117,8 @@ class Runtime:
                 limiter=self._limiter())))
         if "inference" in local:
             router = await self._router(authenticator)
-            registrars.append(inference_registrar(InferenceServicer(router)))
+            self.parts["inference_servicer"] = InferenceServicer(router)
+            registrars.append(inference_registrar(self.parts["inference_servicer"]))
             registrars.append(self._chats(router, authenticator, sessions))
         if "embeddings" in local:
             registrars.append(embeddings_registrar(EmbeddingsServicer(await self._embeddings(authenticator))))
