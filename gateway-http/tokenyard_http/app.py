@@ -38,14 +38,16 @@ def _native_telemetry() -> dict[str, Any]:
     return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
-def create_app(settings: Settings, *, usage_sink: UsageSink | None = None) -> FastAPI:
-    """Build the facade; gRPC clients are created at start-up and live on app.state. `usage_sink`: the
-    Router's durable sink when the facade shares its process (all-in-one), used by the passthrough routes."""
+def create_app(settings: Settings, *, usage_sink: UsageSink | None = None, local_inference: Any = None
+               ) -> FastAPI:
+    """Build the facade; gRPC clients are created at start-up and live on app.state. When the facade shares
+    its process with the Router (all-in-one): `usage_sink`, the Router's durable sink, used by the passthrough
+    routes; `local_inference`, the InferenceService servicer, called without the gRPC hop."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.clients = Clients.connect(settings)
+        app.state.clients = Clients.connect(settings, local_inference)
         app.state.passthrough = Passthrough.start(settings, sink=usage_sink)
         try:
             yield

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from fastapi import Request
@@ -11,6 +12,7 @@ from tokenyard.chats.v1 import chats_service_pb2_grpc
 from tokenyard.config.v1 import config_service_pb2_grpc
 from tokenyard.embeddings.v1 import embeddings_service_pb2_grpc
 from tokenyard.grpcutil import channel
+from tokenyard.inference.local import LocalInferenceStub
 from tokenyard.inference.v1 import inference_service_pb2_grpc
 from tokenyard.metering.v1 import metering_service_pb2_grpc
 from tokenyard.settings import Settings
@@ -23,7 +25,7 @@ class Clients:
 
     auth: auth_service_pb2_grpc.AuthServiceStub
     config: config_service_pb2_grpc.ConfigServiceStub
-    inference: inference_service_pb2_grpc.InferenceServiceStub
+    inference: inference_service_pb2_grpc.InferenceServiceStub | LocalInferenceStub
     embeddings: embeddings_service_pb2_grpc.EmbeddingsServiceStub
     videojobs: videojobs_service_pb2_grpc.VideoJobsServiceStub
     metering: metering_service_pb2_grpc.MeteringServiceStub
@@ -31,8 +33,9 @@ class Clients:
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     @classmethod
-    def connect(cls, settings: Settings) -> "Clients":
-        """Channels to every service address in the settings."""
+    def connect(cls, settings: Settings, local_inference: Any = None) -> "Clients":
+        """Channels to every service address in the settings; the Router's servicer is called directly
+        when `local_inference` (it runs in this process)."""
         by_addr: dict[str, grpc.aio.Channel] = {}
 
         def ch(service: str) -> grpc.aio.Channel:
@@ -43,7 +46,8 @@ class Clients:
 
         return cls(auth=auth_service_pb2_grpc.AuthServiceStub(ch("auth")),
                    config=config_service_pb2_grpc.ConfigServiceStub(ch("config")),
-                   inference=inference_service_pb2_grpc.InferenceServiceStub(ch("inference")),
+                   inference=LocalInferenceStub(local_inference) if local_inference is not None
+                   else inference_service_pb2_grpc.InferenceServiceStub(ch("inference")),
                    embeddings=embeddings_service_pb2_grpc.EmbeddingsServiceStub(ch("embeddings")),
                    videojobs=videojobs_service_pb2_grpc.VideoJobsServiceStub(ch("videojobs")),
                    metering=metering_service_pb2_grpc.MeteringServiceStub(ch("metering")),

@@ -75,13 +75,17 @@ def _graceful_server_class():  # type: ignore[no-untyped-def]
 async def _serve_http(settings, runtime=None) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
+    from tokenyard.monitoring.tracing import enabled as tracing_on
     from tokenyard_http.app import create_app
 
     host, port = _split(settings.http_listen)
-    # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us).
+    # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us),
+    # and the facade calls the Router in-process, unless tracing wants that hop as a span of its own.
     sink = runtime.parts.get("usage_sink") if runtime is not None else None
-    config = uvicorn.Config(create_app(settings, usage_sink=sink), host=host, port=port, log_level="warning",
-                            access_log=False, lifespan="on", timeout_graceful_shutdown=10, http="httptools",
+    local = runtime.parts.get("inference_servicer") if runtime is not None and not tracing_on() else None
+    config = uvicorn.Config(create_app(settings, usage_sink=sink, local_inference=local), host=host, port=port,
+                            log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+                            http="httptools",
                             timeout_keep_alive=settings.http_keep_alive_seconds,
                             log_config=None)  # keep our JSON log handler
     await _graceful_server_class()(config).serve()

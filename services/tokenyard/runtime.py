@@ -108,7 +108,7 @@ class Runtime:
             registrars.append(config_registrar(ConfigServicer(self.catalog, authenticator, tenancy.config_service,
                                                               tenancy.change_feed, deployments)))
         if "metering" in local:
-            metering = build_metering(self.catalog, sessions)
+            metering = build_metering(self.catalog, sessions, s.resolved_credit_holds())
             self.parts["metering_service"] = metering
             sweeper = start_sweeper(metering.credits)
             self._closers.append(sweeper.cancel)
@@ -117,7 +117,8 @@ class Runtime:
                 limiter=self._limiter())))
         if "inference" in local:
             router = await self._router(authenticator)
-            registrars.append(inference_registrar(InferenceServicer(router)))
+            self.parts["inference_servicer"] = InferenceServicer(router)
+            registrars.append(inference_registrar(self.parts["inference_servicer"]))
             registrars.append(self._chats(router, authenticator, sessions))
         if "embeddings" in local:
             registrars.append(embeddings_registrar(EmbeddingsServicer(await self._embeddings(authenticator))))

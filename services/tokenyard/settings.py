@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     key_cache_ttl_seconds: float = 30.0
     usage_spool_sync: Literal["normal", "full"] = Field(
         "normal", description="Usage spool durability: normal survives process crashes, full also power loss.")
+    credit_holds: Literal["auto", "memory", "database"] = Field(
+        "auto", description="Where credit reservations live: memory (no database write per request; one "
+        "Metering process per database), database (any number of Metering replicas), or auto: memory on "
+        "SQLite, database otherwise.")
     metrics_listen: str = Field("", description="HOST:PORT serving /metrics for processes without the facade.")
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         "none", description="Trace exporter: none (default), console or otlp (OTEL_EXPORTER_OTLP_* env).")
@@ -82,6 +86,12 @@ class Settings(BaseSettings):
         if service not in SERVICES:
             raise ValueError(f"unknown service {service!r}")
         return getattr(self, f"{service}_addr") or self.grpc_listen
+
+    def resolved_credit_holds(self) -> str:
+        """`credit_holds` with auto resolved by the database backend."""
+        if self.credit_holds != "auto":
+            return self.credit_holds
+        return "memory" if self.resolved_database_url().startswith("sqlite") else "database"
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""

@@ -18,6 +18,12 @@ PLANS = {"free": Decimal("0.001"), "pro": Decimal("50")}
 NOW = dt.datetime(2025, 3, 31, 23, 0, tzinfo=dt.timezone.utc)
 
 
+@pytest.fixture(params=["database", "memory"])
+def holds(request: pytest.FixtureRequest) -> str:
+    """Where reservations live: rows in the database, or the Metering process's memory."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def sessions(database_url: str):  # type: ignore[no-untyped-def]
     await migrate(database_url)
@@ -40,8 +46,8 @@ async def _ledger(sessions, account: str, kind: str | None = None) -> int:  # ty
         return int((await s.execute(q)).scalar_one())
 
 
-async def test_new_account_gets_default_allowance_and_is_refused_beyond_it(sessions) -> None:  # type: ignore[no-untyped-def]
-    credits = CreditStore(sessions, PLANS, "free", clock=lambda: NOW)
+async def test_new_account_gets_default_allowance_and_is_refused_beyond_it(sessions, holds) -> None:  # type: ignore[no-untyped-def]
+    credits = CreditStore(sessions, PLANS, "free", clock=lambda: NOW, holds=holds)
     bal = await credits.balance("bob")
     assert (bal.plan, bal.allowance_nanos, bal.spendable_nanos, bal.unlimited) == ("free", 1_000_000, 1_000_000, False)
     rid, left = await credits.reserve("bob", 600_000, "r1")
@@ -56,8 +62,8 @@ async def test_new_account_gets_default_allowance_and_is_refused_beyond_it(sessi
     assert admin[0].startswith("rsv_")
 
 
-async def test_record_settles_reservation_once_and_ledger_matches_records(sessions) -> None:  # type: ignore[no-untyped-def]
-    credits = CreditStore(sessions, PLANS, "free", clock=lambda: NOW)
+async def test_record_settles_reservation_once_and_ledger_matches_records(sessions, holds) -> None:  # type: ignore[no-untyped-def]
+    credits = CreditStore(sessions, PLANS, "free", clock=lambda: NOW, holds=holds)
     metering = MeteringService(sessions, credits)
     await credits.top_up("carol", 2_000_000)
     rid, _ = await credits.reserve("carol", 900_000, "req_1")
@@ -79,9 +85,9 @@ async def test_record_settles_reservation_once_and_ledger_matches_records(sessio
     assert [r[0] for r in await metering.usage_by_model(NOW.date(), NOW.date(), account_id="carol")] == ["m/a", "m/b"]
 
 
-async def test_monthly_roll_expires_unused_allowance_and_grants_the_plan(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_monthly_roll_expires_unused_allowance_and_grants_the_plan(sessions, holds) -> None:  # type: ignore[no-untyped-def]
     now = [NOW]
-    credits = CreditStore(sessions, PLANS, "free", clock=lambda: now[0])
+    credits = CreditStore(sessions, PLANS, "free", clock=lambda: now[0], holds=holds)
     await credits.set_plan("dan", "pro")
     bal = await credits.balance("dan")
     assert bal.allowance_nanos == 1_000_000  # the new plan applies from the next period
@@ -93,8 +99,8 @@ async def test_monthly_roll_expires_unused_allowance_and_grants_the_plan(session
     assert await _ledger(sessions, "dan", "grant") == 50_001_000_000
 
 
-async def test_concurrent_reservations_never_overspend(sessions) -> None:  # type: ignore[no-untyped-def]
-    credits = CreditStore(sessions, {"free": Decimal("0.0001")}, "free", clock=lambda: NOW)
+async def test_concurrent_reservations_never_overspend(sessions, holds) -> None:  # type: ignore[no-untyped-def]
+    credits = CreditStore(sessions, {"free": Decimal("0.0001")}, "free", clock=lambda: NOW, holds=holds)
     metering = MeteringService(sessions, credits)
 
     async def one(i: int) -> bool:
@@ -117,9 +123,9 @@ async def test_concurrent_reservations_never_overspend(sessions) -> None:  # typ
     assert await _ledger(sessions, "eve") == bal.allowance_nanos + bal.topup_nanos
 
 
-async def test_expired_reservations_are_released(sessions) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_reservations_are_released(sessions, holds) -> None:  # type: ignore[no-untyped-def]
     now = [NOW]
-    credits = CreditStore(sessions, PLANS, "free", reservation_ttl=60, clock=lambda: now[0])
+    credits = CreditStore(sessions, PLANS, "free", reservation_ttl=60, clock=lambda: now[0], holds=holds)
     await credits.reserve("fay", 800_000, "r")
     assert (await credits.balance("fay")).spendable_nanos == 200_000
     now[0] = NOW + dt.timedelta(minutes=2)
@@ -127,8 +133,8 @@ async def test_expired_reservations_are_released(sessions) -> None:  # type: ign
     assert (await credits.balance("fay")).spendable_nanos == 1_000_000
 
 
-async def test_explicit_settle_then_record_charges_once(sessions) -> None:  # type: ignore[no-untyped-def]
-    credits = CreditStore(sessions, PLANS, "free", clock=lambda: NOW)
+async def test_explicit_settle_then_record_charges_once(sessions, holds) -> None:  # type: ignore[no-untyped-def]
+    credits = CreditStore(sessions, PLANS, "free", clock=lambda: NOW, holds=holds)
     metering = MeteringService(sessions, credits)
     rid, _ = await credits.reserve("gus", 500_000, "req_s")
     assert await credits.settle(rid, 120_000) == 880_000

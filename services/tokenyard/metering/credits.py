@@ -19,10 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.metering.events import nanos_to_usd, usd_to_nanos
+from tokenyard.metering.holds import CachedAccount, MemoryHolds
 from tokenyard.metering.tables import CreditAccountRow as A
 from tokenyard.metering.tables import LedgerRow, ReservationRow
 from tokenyard.storage.db import shielded
 from tokenyard.storage.types import utcnow
+
+
+def _short(amount_nanos: int) -> GatewayError:
+    return GatewayError(ErrorKind.INSUFFICIENT_QUOTA,
+                        "You exceeded your current quota: your credit balance cannot cover this request. "
+                        "Top up your credits or wait for your plan's next monthly allowance.",
+                        metadata={"required_usd": str(nanos_to_usd(amount_nanos))})
 
 
 def period_of(now: dt.datetime) -> str:
@@ -56,11 +64,16 @@ class Balance:
 
 class CreditStore:
     """Balances of accounts. `plans` maps plan name -> monthly allowance in USD; `default_plan` is given to
-    new accounts; accounts in `unlimited` (the bootstrap admin) are never refused, but still charged."""
+    new accounts; accounts in `unlimited` (the bootstrap admin) are never refused, but still charged.
+    `holds`: where reservations live, "database" (rows, any number of Metering replicas) or "memory"
+    (no write per request; one Metering process per database, see tokenyard.metering.holds)."""
 
     def __init__(self, sessions: async_sessionmaker, plans: Mapping[str, Decimal], default_plan: str = "",
                  unlimited: Iterable[str] = ("admin",), reservation_ttl: float = 1800.0,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, holds: str = "database") -> None:
+        if holds not in ("database", "memory"):
+            raise ValueError(f"holds must be 'database' or 'memory', not {holds!r}")
+        self._mem = MemoryHolds() if holds == "memory" else None
         self._sessions = sessions
         self._plans = {k: usd_to_nanos(v) for k, v in plans.items()}
         self._default = default_plan
@@ -113,6 +126,8 @@ class CreditStore:
         INSUFFICIENT_QUOTA (402) when the balance cannot cover it."""
         if amount_nanos < 0:
             raise invalid("amount must not be negative", "amount")
+        if self._mem is not None:
+            return await self._reserve_in_memory(self._mem, account_id, amount_nanos, request_id)
         rid = f"rsv_{uuid.uuid4().hex}"
         for attempt in (1, 2):
             async with self._sessions() as s, s.begin():
@@ -130,14 +145,48 @@ class CreditStore:
                     return rid, int(left)
             if attempt == 1:
                 await self._provision(account_id)
-        raise GatewayError(ErrorKind.INSUFFICIENT_QUOTA,
-                           "You exceeded your current quota: your credit balance cannot cover this request. "
-                           "Top up your credits or wait for your plan's next monthly allowance.",
-                           metadata={"required_usd": str(nanos_to_usd(amount_nanos))})
+        raise _short(amount_nanos)
+
+    async def _reserve_in_memory(self, mem: MemoryHolds, account_id: str, amount_nanos: int,
+                                 request_id: str) -> tuple[str, int]:
+        now = self._clock()
+        for fresh in (False, True):  # when short, read the balance again once (a top-up may have landed)
+            acct = None if fresh else mem.account(account_id, period_of(now))
+            if acct is None:
+                acct = await self._read_account(mem, account_id)
+            held = mem.try_hold(acct, account_id, amount_nanos, request_id, now + self._ttl)
+            if held is not None:
+                return held
+        raise _short(amount_nanos)
+
+    async def _read_account(self, mem: MemoryHolds, account_id: str) -> CachedAccount:
+        """The account's stored balance (provisioning it or rolling its period when needed), cached."""
+        epoch = mem.epoch(account_id)
+        period = period_of(self._clock())
+        async with self._sessions() as s:
+            row = (await s.execute(select(A.period, A.unlimited, A.allowance_nanos, A.topup_nanos)
+                                   .where(A.account_id == account_id))).first()
+        if row is None or row.period != period:
+            b = await self.balance(account_id)
+            acct = CachedAccount(b.period, b.unlimited, b.allowance_nanos, b.topup_nanos)
+        else:
+            acct = CachedAccount(row.period, bool(row.unlimited), int(row.allowance_nanos), int(row.topup_nanos))
+        mem.remember(account_id, acct, epoch)
+        return acct
+
+    def committed(self, reservation_ids: Iterable[str], accounts: Iterable[str]) -> None:
+        """After a usage transaction committed: drop its memory holds and re-read the charged balances."""
+        if self._mem is not None:
+            for rid in reservation_ids:
+                self._mem.drop(rid)
+            self._mem.changed(accounts)
 
     @shielded
     async def release(self, reservation_id: str, state: str = "released") -> int:
         """Give a held reservation back without charge; returns the amount released (0 if not held)."""
+        if self._mem is not None:
+            hold = self._mem.drop(reservation_id)
+            return hold.amount_nanos if hold is not None else 0
         async with self._sessions() as s, s.begin():
             row = (await s.execute(update(ReservationRow).where(
                 ReservationRow.id == reservation_id, ReservationRow.state == "held",
@@ -150,6 +199,11 @@ class CreditStore:
 
     async def expire(self, limit: int = 500) -> int:
         """Release reservations past their expiry (their Router died before reporting); returns how many."""
+        if self._mem is not None:
+            expired = self._mem.expired(self._clock(), limit)
+            for rid in expired:
+                self._mem.drop(rid)
+            return len(expired)
         q = (select(ReservationRow.id).where(ReservationRow.state == "held",
                                              ReservationRow.expires_at < self._clock()).limit(limit))
         async with self._sessions() as s:
@@ -162,6 +216,8 @@ class CreditStore:
     async def settle(self, reservation_id: str, cost_nanos: int) -> int:
         """Settle a held reservation to `cost_nanos` without a usage record (the record for the same request
         id will not charge again); returns the spendable balance after it."""
+        if self._mem is not None:
+            return await self._settle_in_memory(self._mem, reservation_id, cost_nanos)
         async with self._sessions() as s, s.begin():
             row = (await s.execute(update(ReservationRow).where(
                 ReservationRow.id == reservation_id, ReservationRow.state == "held",
@@ -176,10 +232,23 @@ class CreditStore:
             await self.charge(s, account, cost_nanos if charged else 0, int(held))
         return (await self.balance(account)).spendable_nanos
 
+    async def _settle_in_memory(self, mem: MemoryHolds, reservation_id: str, cost_nanos: int) -> int:
+        hold = mem.get(reservation_id)
+        if hold is None:
+            raise GatewayError(ErrorKind.CONFLICT, f"reservation {reservation_id!r} is not held")
+        entry = {"account_id": hold.account_id, "time": self._clock(), "kind": "usage",
+                 "amount_nanos": -cost_nanos, "request_id": hold.request_id or reservation_id, "note": "settled"}
+        async with self._sessions() as s, s.begin():
+            charged = await add_usage_entries(s, [entry]) if cost_nanos > 0 else set()
+            await self.charge(s, hold.account_id, cost_nanos if charged else 0, 0)
+        self.committed([reservation_id], [hold.account_id])  # the hold goes only once the charge is stored
+        return (await self.balance(hold.account_id)).spendable_nanos
+
     # ----- charging (inside the usage-record transaction) -------------------------------------------------
     async def settle_held(self, s: AsyncSession, reservation_ids: list[str]) -> dict[str, int]:
-        """Mark held reservations settled; returns nanos released per account."""
-        if not reservation_ids:
+        """Mark held reservations settled; returns nanos released per account (memory holds are dropped by
+        `committed` instead, once the transaction is stored)."""
+        if not reservation_ids or self._mem is not None:
             return {}
         rows = (await s.execute(update(ReservationRow).where(
             ReservationRow.id.in_(sorted(reservation_ids)), ReservationRow.state == "held",
@@ -197,7 +266,7 @@ class CreditStore:
             allowance_nanos=case((A.allowance_nanos >= cost_nanos, A.allowance_nanos - cost_nanos), else_=0),
             topup_nanos=case((A.allowance_nanos >= cost_nanos, A.topup_nanos),
                              else_=A.topup_nanos - (cost_nanos - A.allowance_nanos)),
-        )
+        ).execution_options(synchronize_session=False)
         if (await s.execute(stmt)).rowcount == 0:
             await self.ensure(s, account_id)
             await s.execute(stmt)
@@ -213,6 +282,7 @@ class CreditStore:
                             .values(topup_nanos=A.topup_nanos + amount_nanos))
             s.add(LedgerRow(account_id=account_id, time=self._clock(), kind="topup", amount_nanos=amount_nanos,
                             note=note[:200]))
+        self.committed((), [account_id])
         return await self.balance(account_id)
 
     async def set_plan(self, account_id: str, plan: str) -> Balance:
@@ -222,6 +292,7 @@ class CreditStore:
         async with self._sessions() as s, s.begin():
             await self.ensure(s, account_id)
             await s.execute(update(A).where(A.account_id == account_id).values(plan=plan))
+        self.committed((), [account_id])
         return await self.balance(account_id)
 
     async def balance(self, account_id: str) -> Balance:
@@ -231,7 +302,7 @@ class CreditStore:
             row = (await s.execute(select(A).where(A.account_id == account_id))).scalar_one()
             return Balance(account_id=row.account_id, plan=row.plan, unlimited=row.unlimited, period=row.period,
                            allowance_nanos=row.allowance_nanos, topup_nanos=row.topup_nanos,
-                           reserved_nanos=row.reserved_nanos,
+                           reserved_nanos=row.reserved_nanos if self._mem is None else self._mem.reserved(account_id),
                            monthly_allowance_nanos=self.allowance_of(row.plan))
 
     async def ledger_total(self, account_id: str, kind: str | None = None) -> int:
@@ -247,6 +318,6 @@ async def add_usage_entries(s: AsyncSession, entries: list[dict]) -> set[str]:
     """Insert usage ledger entries, skipping request ids already charged; returns the newly charged ids."""
     if not entries:
         return set()
-    stmt = (dialect_insert(s)(LedgerRow)
-            .on_conflict_do_nothing(index_elements=["request_id"]).returning(LedgerRow.request_id))
+    t = LedgerRow.__table__
+    stmt = dialect_insert(s)(t).on_conflict_do_nothing(index_elements=["request_id"]).returning(t.c.request_id)
     return set((await s.execute(stmt, sorted(entries, key=lambda e: e["request_id"]))).scalars())

@@ -47,13 +47,18 @@ class MeteringService:
         } for e in events]
         async with self._sessions() as s, s.begin():
             # executemany form: compiled once and cached (a multi-row VALUES would be recompiled per size).
-            stmt = (dialect_insert(s)(UsageRecordRow)
-                    .on_conflict_do_nothing(index_elements=["request_id"]).returning(UsageRecordRow.request_id))
+            # Core tables, not ORM entities: no ORM bulk machinery per batch.
+            t = UsageRecordRow.__table__
+            stmt = (dialect_insert(s)(t).on_conflict_do_nothing(index_elements=["request_id"])
+                    .returning(t.c.request_id))
             new_ids = set((await s.execute(stmt, rows)).scalars())
             new = [e for e in events if e.request_id in new_ids]
             await _rollup(s, new)
             if self.credits is not None:
                 await self._settle(s, new)
+        if self.credits is not None:
+            self.credits.committed([e.reservation_id for e in events if e.reservation_id],
+                                   {e.account_id for e in new if e.cost_nanos > 0})
         return len(new)
 
     async def _settle(self, s: AsyncSession, new: list[UsageEvent]) -> None:
@@ -136,8 +141,8 @@ async def _rollup(s: AsyncSession, events: list[UsageEvent]) -> None:
         return
     rows = [{"day": k[0], "account_id": k[1], "app_id": k[2], "model": k[3], "requests": v[0],
              "prompt_tokens": v[1], "completion_tokens": v[2], "cost_nanos": v[3]} for k, v in sorted(totals.items())]
-    d = UsageDailyRow
-    stmt = dialect_insert(s)(d)
+    d = UsageDailyRow.__table__.c
+    stmt = dialect_insert(s)(UsageDailyRow.__table__)
     ex = stmt.excluded
     await s.execute(stmt.on_conflict_do_update(
         index_elements=["day", "account_id", "app_id", "model"],

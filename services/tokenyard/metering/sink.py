@@ -27,17 +27,19 @@ DELIVERED = Counter("tokenyard_usage_events_delivered_total", "Usage events hand
 class UsageSink:
     """Durable, batched, at-least-once delivery of usage events (exactly once with Metering's de-duplication).
 
-    Flushes whenever events wait (batches of up to `batch` form while a flush is in flight), and every
-    `interval` seconds; failed flushes back off up to `max_backoff`.
+    Flushes when events wait, at most once per `min_gap` seconds (events arriving in between form the next
+    batch, of up to `batch`: one Metering transaction per batch, not per request), and every `interval`
+    seconds; failed flushes back off up to `max_backoff`.
     """
 
     def __init__(self, recorder: Recorder, *, spool: UsageSpool | None = None, batch: int = 500,
-                 interval: float = 0.2, max_backoff: float = 5.0) -> None:
+                 interval: float = 0.2, max_backoff: float = 5.0, min_gap: float = 0.05) -> None:
         self._recorder = recorder
         self._spool = spool
         self._batch = batch
         self._interval = interval
         self._max_backoff = max_backoff
+        self._min_gap = min_gap
         self._pending: list[UsageEvent] = []
         self._unspooled = 0
         self._wake = asyncio.Event()
@@ -78,8 +80,7 @@ class UsageSink:
         self._kick()
 
     def _kick(self) -> None:
-        # Flush as soon as something waits: at low load each event goes at once (reservations settle
-        # quickly); under load, events arriving during a flush form the next, larger batch.
+        # Flush soon after something waits; events arriving during a flush or its gap form the next batch.
         self._wake.set()
 
     async def _run(self) -> None:
@@ -92,6 +93,10 @@ class UsageSink:
             self._wake.clear()
             if await self.flush():
                 backoff = 0.0
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), self._min_gap)
+                except TimeoutError:
+                    pass
                 continue
             backoff = min(max(backoff * 2, 0.25), self._max_backoff)  # Metering is down: do not hammer it
             try:

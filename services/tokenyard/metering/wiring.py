@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 UNLIMITED_ACCOUNTS = (ADMIN_ACCOUNT,)
 
 
-def build_metering(catalog: Catalog, sessions: async_sessionmaker) -> MeteringService:
-    """Metering over the database, with plan allowances from the catalog's plans."""
+def build_metering(catalog: Catalog, sessions: async_sessionmaker, holds: str = "database") -> MeteringService:
+    """Metering over the database, with plan allowances from the catalog's plans; `holds`: where credit
+    reservations live (see CreditStore)."""
     default = catalog.default_plan()
     credits = CreditStore(sessions, {p.name: p.monthly_credits_usd for p in catalog.plans.values()},
-                          default.name if default else "", unlimited=UNLIMITED_ACCOUNTS)
+                          default.name if default else "", unlimited=UNLIMITED_ACCOUNTS, holds=holds)
     return MeteringService(sessions, credits)
 
 
