@@ -26,8 +26,10 @@ from tokenyard_http.routes import (apps, billing, chat, chat_app, deployments, e
 
 # Fixed paths (/console/..., /v1/apps, /v1/keys, /v1/billing, /v1/videos, /v1/public/models) come before the /v1/{app_id}/...
 # routes. The passthrough routes match any /v1/a/b/c/... path: they must stay LAST so specific routes win.
-ROUTERS = [health.router, console, apps.router, keys.router, billing.router, usage.router, deployments.router, videos.router,
-           embeddings.router, models.router, chat.router, chat_app.router, passthrough.router]
+# Chat completions come first: they are the hot path (matching walks the routes in order), and no fixed path
+# has the shape /v1/<x>/chat/completions.
+ROUTERS = [chat.router, health.router, console, apps.router, keys.router, billing.router, usage.router,
+           deployments.router, videos.router, embeddings.router, models.router, chat_app.router, passthrough.router]
 
 
 def _native_telemetry() -> dict[str, Any]:

@@ -145,3 +145,21 @@ async def test_explicit_settle_then_record_charges_once(sessions, holds) -> None
     bal = await credits.balance("gus")
     assert (bal.spendable_nanos, bal.reserved_nanos) == (880_000, 0)
     assert await _ledger(sessions, "gus", "usage") == -120_000
+
+
+async def test_charges_and_top_ups_are_seen_by_the_next_reservation(sessions, holds) -> None:  # type: ignore[no-untyped-def]
+    credits = CreditStore(sessions, PLANS, "free", clock=lambda: NOW, holds=holds)
+    metering = MeteringService(sessions, credits)
+    rid, left = await credits.reserve("hal", 900_000, "req_h1")
+    assert left == 100_000
+    with pytest.raises(GatewayError):  # the hold counts until its usage is stored
+        await credits.reserve("hal", 200_000, "req_h2")
+    assert await metering.record([_event("req_h1", "hal", 700_000, rid)]) == 1
+    _, left = await credits.reserve("hal", 250_000, "req_h3")  # 1_000_000 - 700_000 charged - 250_000 held
+    assert left == 50_000
+    with pytest.raises(GatewayError):
+        await credits.reserve("hal", 100_000, "req_h4")
+    await credits.top_up("hal", 1_000_000)
+    _, left = await credits.reserve("hal", 100_000, "req_h5")
+    assert left == 950_000
+    assert (await credits.balance("hal")).reserved_nanos == 350_000

@@ -174,12 +174,13 @@ class CreditStore:
         mem.remember(account_id, acct, epoch)
         return acct
 
-    def committed(self, reservation_ids: Iterable[str], accounts: Iterable[str]) -> None:
-        """After a usage transaction committed: drop its memory holds and re-read the charged balances."""
+    def committed(self, reservation_ids: Iterable[str], charges: Mapping[str, int]) -> None:
+        """After a usage transaction committed: drop its memory holds and apply its charges (account ->
+        nano-USD) to the cached balances."""
         if self._mem is not None:
             for rid in reservation_ids:
                 self._mem.drop(rid)
-            self._mem.changed(accounts)
+            self._mem.charged(charges)
 
     @shielded
     async def release(self, reservation_id: str, state: str = "released") -> int:
@@ -232,6 +233,10 @@ class CreditStore:
             await self.charge(s, account, cost_nanos if charged else 0, int(held))
         return (await self.balance(account)).spendable_nanos
 
+    def _changed(self, account_id: str) -> None:
+        if self._mem is not None:
+            self._mem.changed([account_id])
+
     async def _settle_in_memory(self, mem: MemoryHolds, reservation_id: str, cost_nanos: int) -> int:
         hold = mem.get(reservation_id)
         if hold is None:
@@ -241,7 +246,8 @@ class CreditStore:
         async with self._sessions() as s, s.begin():
             charged = await add_usage_entries(s, [entry]) if cost_nanos > 0 else set()
             await self.charge(s, hold.account_id, cost_nanos if charged else 0, 0)
-        self.committed([reservation_id], [hold.account_id])  # the hold goes only once the charge is stored
+        # The hold goes only once the charge is stored.
+        self.committed([reservation_id], {hold.account_id: cost_nanos if charged else 0})
         return (await self.balance(hold.account_id)).spendable_nanos
 
     # ----- charging (inside the usage-record transaction) -------------------------------------------------
@@ -282,7 +288,7 @@ class CreditStore:
                             .values(topup_nanos=A.topup_nanos + amount_nanos))
             s.add(LedgerRow(account_id=account_id, time=self._clock(), kind="topup", amount_nanos=amount_nanos,
                             note=note[:200]))
-        self.committed((), [account_id])
+        self._changed(account_id)
         return await self.balance(account_id)
 
     async def set_plan(self, account_id: str, plan: str) -> Balance:
@@ -292,7 +298,7 @@ class CreditStore:
         async with self._sessions() as s, s.begin():
             await self.ensure(s, account_id)
             await s.execute(update(A).where(A.account_id == account_id).values(plan=plan))
-        self.committed((), [account_id])
+        self._changed(account_id)
         return await self.balance(account_id)
 
     async def balance(self, account_id: str) -> Balance:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,21 @@ class MemoryHolds:
         """Cache a balance read while the epoch was `epoch` (dropped if the balance changed since)."""
         if self.epoch(account_id) == epoch:
             self._accounts[account_id] = acct
+
+    def charged(self, charges: Mapping[str, int]) -> None:
+        """Charges of these accounts were stored: apply them to the cached balances the way the database did
+        (allowance first, then top-ups, which may go negative), so no read is needed before the next hold.
+        In-flight reads started before the charge are discarded (the epoch moves)."""
+        for a, cost in charges.items():
+            acct = self._accounts.get(a)
+            self._epoch[a] = self._epoch.get(a, 0) + 1
+            if acct is None or cost <= 0:
+                continue
+            if acct.allowance_nanos >= cost:
+                acct = replace(acct, allowance_nanos=acct.allowance_nanos - cost)
+            else:
+                acct = replace(acct, allowance_nanos=0, topup_nanos=acct.topup_nanos - (cost - acct.allowance_nanos))
+            self._accounts[a] = acct
 
     def changed(self, account_ids: Iterable[str]) -> None:
         """The stored balances of these accounts changed: read them again before the next hold."""

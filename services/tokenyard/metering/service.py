@@ -54,14 +54,13 @@ class MeteringService:
             new_ids = set((await s.execute(stmt, rows)).scalars())
             new = [e for e in events if e.request_id in new_ids]
             await _rollup(s, new)
-            if self.credits is not None:
-                await self._settle(s, new)
+            charges = await self._settle(s, new) if self.credits is not None else {}
         if self.credits is not None:
-            self.credits.committed([e.reservation_id for e in events if e.reservation_id],
-                                   {e.account_id for e in new if e.cost_nanos > 0})
+            self.credits.committed([e.reservation_id for e in events if e.reservation_id], charges)
         return len(new)
 
-    async def _settle(self, s: AsyncSession, new: list[UsageEvent]) -> None:
+    async def _settle(self, s: AsyncSession, new: list[UsageEvent]) -> dict[str, int]:
+        """Settle reservations and charge the new records; returns nano-USD charged per account."""
         assert self.credits is not None
         released = await self.credits.settle_held(s, [e.reservation_id for e in new if e.reservation_id])
         charged = await add_usage_entries(s, [
@@ -73,6 +72,7 @@ class MeteringService:
                 costs[e.account_id] = costs.get(e.account_id, 0) + e.cost_nanos
         for account in sorted(set(released) | set(costs)):
             await self.credits.charge(s, account, costs.get(account, 0), released.get(account, 0))
+        return costs
 
     # ----- reservations for in-process callers (e.g. VideoJobs' LocalCredits); amounts in micro- or nano-USD
     def _store(self) -> CreditStore:
