@@ -11,12 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response, StreamingResponse
 
-from tokenyard.common.v1 import common_pb2
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.videojobs.v1 import videojobs_service_pb2 as pb
 from tokenyard_http.auth import metadata
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses, openai_error, rpc_error, validation_error
+from tokenyard_http.paging import page_fields, page_request
 from tokenyard_http.ranges import parse_range
 from tokenyard_http.schemas.videos import VideoCreateRequest, video_object
 
@@ -75,15 +75,14 @@ async def retrieve(request: Request, c: Clients, video_id: str, app_id: str) -> 
 
 async def listing(request: Request, c: Clients, app_id: str, after: str, limit: int) -> Response:
     """A page of the caller's jobs, newest first."""
-    page = common_pb2.PageRequest(page_size=limit, page_token=after)
     try:
-        resp = await c.videojobs.ListVideos(pb.ListVideosRequest(page=page, app_id=app_id),
+        resp = await c.videojobs.ListVideos(pb.ListVideosRequest(page=page_request(limit, after), app_id=app_id),
                                             metadata=metadata(request))
     except grpc.RpcError as exc:
         return openai_error(rpc_error(exc))
     data = [video_object(v) for v in resp.videos]
-    return _json({"object": "list", "data": data, "has_more": bool(resp.next_page_token),
-                  "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None})
+    return _json({"object": "list", "data": data,
+                  **page_fields([v["id"] for v in data], resp.next_page_token)})
 
 
 async def cancel(request: Request, c: Clients, video_id: str, app_id: str) -> Response:

@@ -60,16 +60,14 @@ class _Context:
         return self._code
 
 
-class _UnaryCall:
-    """Runs the handler in its own task, as gRPC does: a caller's cancellation reaches it once (edge), so
-    its clean-up (metering) can still await, even under anyio's repeated cancellation of the caller."""
+class _Call:
+    """What both call kinds share: the handler's task, its initial metadata, cancellation. The handler runs
+    in its own task, as under gRPC: a caller's cancellation reaches it once (edge), so its clean-up
+    (metering) can still await, even under anyio's repeated cancellation of the caller."""
 
     def __init__(self, coro: Any, context: _Context) -> None:
-        self._task = asyncio.get_running_loop().create_task(coro)
         self._context = context
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self._task.__await__()
+        self._task = asyncio.get_running_loop().create_task(coro)
 
     async def initial_metadata(self) -> Metadata:
         return self._context.initial
@@ -78,19 +76,23 @@ class _UnaryCall:
         return self._task.cancel()
 
 
+class _UnaryCall(_Call):
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._task.__await__()
+
+
 class _Failed:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
 
-class _StreamCall:
+class _StreamCall(_Call):
     """A pump task drives the servicer's stream into a small queue (flow control, like gRPC's window);
     `cancel()` cancels the pump once, which the Router handles as a cancelled call."""
 
     def __init__(self, gen: AsyncIterator[Any], context: _Context) -> None:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=32)
-        self._context = context
-        self._task = asyncio.get_running_loop().create_task(self._pump(gen))
+        super().__init__(self._pump(gen), context)
 
     async def _pump(self, gen: AsyncIterator[Any]) -> None:
         try:
@@ -108,12 +110,6 @@ class _StreamCall:
         if isinstance(item, _Failed):
             raise item.exc
         return item
-
-    async def initial_metadata(self) -> Metadata:
-        return self._context.initial
-
-    def cancel(self) -> bool:
-        return self._task.cancel()
 
 
 class LocalInferenceStub:

@@ -120,7 +120,6 @@ class CreditStore:
             await self.ensure(s, account_id)
 
     # ----- reservations ---------------------------------------------------------------------------------
-    @shielded
     async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]:
         """Hold `amount_nanos` for one request; returns (reservation id, spendable left).
         INSUFFICIENT_QUOTA (402) when the balance cannot cover it."""
@@ -128,6 +127,10 @@ class CreditStore:
             raise invalid("amount must not be negative", "amount")
         if self._mem is not None:
             return await self._reserve_in_memory(self._mem, account_id, amount_nanos, request_id)
+        return await self._reserve_row(account_id, amount_nanos, request_id)
+
+    @shielded
+    async def _reserve_row(self, account_id: str, amount_nanos: int, request_id: str) -> tuple[str, int]:
         rid = f"rsv_{uuid.uuid4().hex}"
         for attempt in (1, 2):
             async with self._sessions() as s, s.begin():
@@ -159,6 +162,7 @@ class CreditStore:
                 return held
         raise _short(amount_nanos)
 
+    @shielded  # may provision the account (a write); only on a cache miss
     async def _read_account(self, mem: MemoryHolds, account_id: str) -> CachedAccount:
         """The account's stored balance (provisioning it or rolling its period when needed), cached."""
         epoch = mem.epoch(account_id)
@@ -182,12 +186,15 @@ class CreditStore:
                 self._mem.drop(rid)
             self._mem.charged(charges)
 
-    @shielded
     async def release(self, reservation_id: str, state: str = "released") -> int:
         """Give a held reservation back without charge; returns the amount released (0 if not held)."""
         if self._mem is not None:
             hold = self._mem.drop(reservation_id)
             return hold.amount_nanos if hold is not None else 0
+        return await self._release_row(reservation_id, state)
+
+    @shielded
+    async def _release_row(self, reservation_id: str, state: str) -> int:
         async with self._sessions() as s, s.begin():
             row = (await s.execute(update(ReservationRow).where(
                 ReservationRow.id == reservation_id, ReservationRow.state == "held",
@@ -227,11 +234,17 @@ class CreditStore:
             if row is None:
                 raise GatewayError(ErrorKind.CONFLICT, f"reservation {reservation_id!r} is not held")
             account, held, request_id = row
-            entry = {"account_id": account, "time": self._clock(), "kind": "usage", "amount_nanos": -cost_nanos,
-                     "request_id": request_id or reservation_id, "note": "settled"}
-            charged = await add_usage_entries(s, [entry]) if cost_nanos > 0 else set()
-            await self.charge(s, account, cost_nanos if charged else 0, int(held))
+            await self._charge_settled(s, account, request_id or reservation_id, cost_nanos, int(held))
         return (await self.balance(account)).spendable_nanos
+
+    async def _charge_settled(self, s: AsyncSession, account_id: str, request_id: str, cost_nanos: int,
+                              released_nanos: int) -> int:
+        """A settlement's `usage` ledger entry (once per request id) and its charge; nano-USD charged."""
+        entry = {"account_id": account_id, "time": self._clock(), "kind": "usage", "amount_nanos": -cost_nanos,
+                 "request_id": request_id, "note": "settled"}
+        charged = cost_nanos if cost_nanos > 0 and await add_usage_entries(s, [entry]) else 0
+        await self.charge(s, account_id, charged, released_nanos)
+        return charged
 
     def _changed(self, account_id: str) -> None:
         if self._mem is not None:
@@ -241,13 +254,10 @@ class CreditStore:
         hold = mem.get(reservation_id)
         if hold is None:
             raise GatewayError(ErrorKind.CONFLICT, f"reservation {reservation_id!r} is not held")
-        entry = {"account_id": hold.account_id, "time": self._clock(), "kind": "usage",
-                 "amount_nanos": -cost_nanos, "request_id": hold.request_id or reservation_id, "note": "settled"}
         async with self._sessions() as s, s.begin():
-            charged = await add_usage_entries(s, [entry]) if cost_nanos > 0 else set()
-            await self.charge(s, hold.account_id, cost_nanos if charged else 0, 0)
-        # The hold goes only once the charge is stored.
-        self.committed([reservation_id], {hold.account_id: cost_nanos if charged else 0})
+            charged = await self._charge_settled(s, hold.account_id, hold.request_id or reservation_id,
+                                                 cost_nanos, 0)
+        self.committed([reservation_id], {hold.account_id: charged})  # the hold goes only once the charge is stored
         return (await self.balance(hold.account_id)).spendable_nanos
 
     # ----- charging (inside the usage-record transaction) -------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from tokenyard.paging import newest_first, older_than
 from tokenyard.storage.db import shielded
 from tokenyard.storage.types import utcnow
 from tokenyard.videojobs.tables import (BILLING_DONE, BILLING_RESERVED, CANCELLED, COMPLETED, FAILED,
@@ -56,9 +57,8 @@ class JobQueue:
         if app_id:
             q = q.where(J.app_id == app_id)
         if after is not None:
-            same_time_older = and_(J.created_at == after.created_at, J.id < after.id)
-            q = q.where(or_(J.created_at < after.created_at, same_time_older))
-        q = q.order_by(J.created_at.desc(), J.id.desc()).limit(limit + 1)
+            q = q.where(older_than(J, after))
+        q = q.order_by(*newest_first(J)).limit(limit + 1)
         async with self._sessions() as s:
             rows = list((await s.execute(q)).scalars())
         return rows[:limit], len(rows) > limit
