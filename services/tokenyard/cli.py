@@ -23,10 +23,18 @@ def _split(addr: str) -> tuple[str, int]:
 
 
 def _settings(**overrides: object):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
     from tokenyard.catalog import ConfigError, load_catalog
     from tokenyard.settings import Settings
 
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        for e in exc.errors():
+            name = "_".join(str(p) for p in e["loc"]).upper()
+            typer.echo(f"tokenyard: invalid setting TOKENYARD_{name}: {e['msg']}", err=True)
+        raise typer.Exit(2) from None
     try:
         catalog = load_catalog(settings.config)
     except ConfigError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.harness.gateway import Gateway
 
@@ -46,3 +47,12 @@ def test_bench_command_runs_the_suite_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "tokenyard", "bench", "--", "--help"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and "--soak-requests" in out.stdout
+
+
+def test_a_bad_setting_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    env = {**os.environ, "TOKENYARD_CREDIT_HOLDS": "bogus", "TOKENYARD_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "tokenyard", "up", "--http-listen", "127.0.0.1:0"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "invalid setting TOKENYARD_CREDIT_HOLDS" in out.stderr and "'memory'" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
