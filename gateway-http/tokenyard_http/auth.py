@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.metering.events import correlation_id
 
 
 def credential(request: Request) -> str:
@@ -20,9 +21,9 @@ def credential(request: Request) -> str:
 
 
 def metadata(request: Request) -> tuple[tuple[str, str], ...]:
-    """gRPC call metadata carrying the caller's credential and request id."""
+    """gRPC call metadata carrying the caller's credential and correlation id."""
     md = [("authorization", f"Bearer {credential(request)}")]
-    rid = request.headers.get("x-request-id")
-    if rid and rid.isascii() and len(rid) <= 100:
+    rid = correlation_id(request.headers.get("x-request-id"))
+    if rid:
         md.append(("x-request-id", rid))
     return tuple(md)

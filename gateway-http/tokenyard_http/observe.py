@@ -10,6 +10,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tokenyard.inference.context import new_request_id
 from tokenyard.logs import REQUEST_ID
+from tokenyard.metering.events import correlation_id
 from tokenyard.monitoring import tracing
 from tokenyard_http.middleware import StatusRecorder
 
@@ -18,17 +19,15 @@ log = logging.getLogger("tokenyard.access")
 QUIET_PATHS = frozenset({"/metrics", "/healthz"})
 
 
-def _valid(rid: str) -> bool:
-    return 0 < len(rid) <= 100 and rid.isascii() and rid.isprintable()
-
-
 def _route(scope: Scope) -> str:
     return getattr(scope.get("route"), "path", None) or "unmatched"
 
 
 class RequestContext:
-    """Gives every request an id (the client's valid `x-request-id`, else a new one), passed on to the
-    routes (and so the gRPC services) and echoed in the response; writes one JSON access-log line."""
+    """Gives every request a correlation id (the client's `x-request-id` when it is 1-128 printable ASCII
+    characters, else a new one), passed on to the routes (and so the gRPC services, which store it on usage
+    records as `client_request_id`, never as their id) and echoed in the response; writes one JSON
+    access-log line."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -38,7 +37,7 @@ class RequestContext:
             return await self.app(scope, receive, send)
         headers = [(k, v) for k, v in scope.get("headers") or () if k != b"x-request-id"]
         given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _valid(given) else new_request_id()
+        rid = correlation_id(given) or new_request_id()
         scope = {**scope, "headers": [*headers, (b"x-request-id", rid.encode())]}
         REQUEST_ID.set(rid)
         start, status = time.perf_counter(), 500

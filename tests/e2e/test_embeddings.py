@@ -162,7 +162,7 @@ def test_usage_is_recorded_per_request(gw: Gateway) -> None:
     for _ in range(50):
         with sqlite3.connect(db) as conn:
             row = conn.execute("SELECT kind, model, prompt_tokens, status FROM usage_records "
-                               "WHERE request_id = ?", ("req-embed-usage-1",)).fetchone()
+                               "WHERE client_request_id = ?", ("req-embed-usage-1",)).fetchone()
         if row:
             break
         time.sleep(0.1)
@@ -206,7 +206,7 @@ def test_split_mode_embeddings_service_runs_alone_and_meters_through_metering(
     db = split.workdir / "data" / "tokenyard.db"
     for _ in range(50):
         with sqlite3.connect(db) as conn:
-            row = conn.execute("SELECT kind FROM usage_records WHERE request_id = ?",
+            row = conn.execute("SELECT kind FROM usage_records WHERE client_request_id = ?",
                                ("req-embed-split-1",)).fetchone()
         if row:
             break

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.slow
 
 
 def _records(gw: Gateway) -> list[str]:
-    return [r[0] for r in query(database_url(gw), "SELECT request_id FROM usage_records")]
+    """The records' client request ids (unique per request sent; a doubled record shows twice)."""
+    return [r[0] for r in query(database_url(gw), "SELECT client_request_id FROM usage_records")]
 
 
 def test_metering_killed_mid_load_loses_and_doubles_nothing(make_gateway: Callable[..., Gateway]) -> None:

@@ -29,13 +29,13 @@ class Upstreams:
             fake.reset()
 
     def usage_record(self, request_id: str, timeout: float = 5.0) -> dict[str, Any] | None:
-        """The usage_records row of a request, waiting for the batched sink to flush it."""
+        """The usage_records row of a request (by its x-request-id), waiting for the batched sink to flush it."""
         db = self.gateway.workdir / "data" / "tokenyard.db"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with sqlite3.connect(db) as conn:
                 conn.row_factory = sqlite3.Row
-                row = conn.execute("SELECT * FROM usage_records WHERE request_id = ?", (request_id,)).fetchone()
+                row = conn.execute("SELECT * FROM usage_records WHERE client_request_id = ?", (request_id,)).fetchone()
             if row is not None:
                 return dict(row)
             time.sleep(0.1)

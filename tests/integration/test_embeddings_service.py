@@ -147,8 +147,9 @@ async def test_local_model_embeds_in_order_and_meters_tokens_times_price(stack: 
     assert out["data"][0]["embedding"] == pytest.approx(stack.model.encode(["one two"])[0], abs=1e-6)
     assert out["usage"] == {"prompt_tokens": 7, "total_tokens": 7} and out["model"] == "local/hash"
     [event] = await stack.usage()
-    assert (event.request_id, event.kind, event.model, event.app_id, event.target) == \
+    assert (event.client_request_id, event.kind, event.model, event.app_id, event.target) == \
         ("req-local-1", "embedding", "local/hash", "app7", "local")
+    assert event.request_id.startswith("req_") and event.request_id != "req-local-1", "the gateway's own id"
     assert (event.prompt_tokens, event.completion_tokens, event.status) == (7, 0, "ok")
     assert event.cost_micros == 7000  # 7 tokens x $1000 per million tokens
 

@@ -9,8 +9,9 @@ from tests.harness.gateway import Gateway
 
 
 def usage_ids(gw: Gateway) -> list[str]:
-    """Every request id in usage_records (duplicates would show twice; the column is a primary key)."""
-    return [r[0] for r in query(database_url(gw), "SELECT request_id FROM usage_records")]
+    """Every client request id (x-request-id) in usage_records: the tests send unique ones, so a doubled
+    record shows twice (the records' own ids are the gateway's)."""
+    return [r[0] for r in query(database_url(gw), "SELECT client_request_id FROM usage_records")]
 
 
 def assert_usage_exact(gw: Gateway, ok: Iterable[str], sent: Iterable[str], timeout: float = 30.0) -> None:

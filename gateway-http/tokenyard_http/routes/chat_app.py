@@ -13,6 +13,7 @@ from tokenyard.chats import convert
 from tokenyard.chats.v1 import chats_service_pb2 as pb
 from tokenyard.errors import GatewayError
 from tokenyard.inference import convert as chat_convert
+from tokenyard.metering.events import correlation_id
 from tokenyard.telemetry import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json
@@ -40,8 +41,7 @@ async def chat(request: Request, c: Clients = Depends(clients)) -> Response:
     """
     md = metadata(request)
     body = await read_json(request, ChatAppRequest)
-    rid = request.headers.get("x-request-id", "")
-    rid = rid if rid.isascii() and len(rid) <= 100 else ""
+    rid = correlation_id(request.headers.get("x-request-id"))
     turn = pb.StreamTurnRequest(request=chat_convert.request_to_pb(body.to_openai()),
                                 chat_id=body.chatId or "", request_id=rid)
     call = c.chats.StreamTurn(turn, metadata=md)

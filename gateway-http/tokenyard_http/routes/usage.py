@@ -65,7 +65,7 @@ def _record(r: pb.UsageRecord) -> dict[str, object]:
             "completionTokens": r.usage.completion_tokens, "totalTokens": r.usage.total_tokens,
             "timestamp": r.time.ToDatetime(tzinfo=dt.timezone.utc).isoformat().replace("+00:00", "Z"),
             "costUsd": usd(r.cost_nanos), "appId": r.app_id or None, "estimated": r.usage.estimated,
-            "status": r.status}
+            "status": r.status, "clientRequestId": r.client_request_id or None}
 
 
 @router.get("/api/usage", summary="The caller's usage records and totals (chat-app API)")

@@ -33,5 +33,5 @@ class RouterModel:
     async def open(self, credential: str, request: dict[str, Any], *, app_id: str,
                    request_id: str) -> ModelStream:
         """Authenticate and admit the call; the chunks must be consumed (that is what meters it)."""
-        ctx = await self._router.begin(credential, request, app_id=app_id, request_id=request_id)
+        ctx = await self._router.begin(credential, request, app_id=app_id, client_request_id=request_id)
         return ModelStream(ctx.response_metadata, self._router.stream(ctx))

@@ -37,6 +37,7 @@ class TurnPlan:
     request: dict[str, Any]
     tools: dict[str, Tool]
     request_id: str = ""
+    """The caller's correlation id, shared by every step's usage record (each step has its own record id)."""
     client_tools: set[str] = field(default_factory=set)
 
 
@@ -92,11 +93,6 @@ class Turn:
             req.pop("tool_choice")  # a forced tool would be called again at every step
         return req
 
-    def _request_id(self, step: int) -> str:
-        if self.plan.request_id:
-            return self.plan.request_id if step == 1 else f"{self.plan.request_id}:{step}"
-        return ""
-
     async def _steps(self) -> AsyncIterator[Event]:
         produced: list[dict[str, Any]] = []
         base = [*self.plan.history, *self.plan.new]
@@ -133,7 +129,7 @@ class Turn:
     async def _model_step(self, step: int, messages: list[dict[str, Any]],
                           acc: StepAccumulator) -> AsyncIterator[Event]:
         opened = await self._model.open(self.plan.credential, self._request(step, messages),
-                                        app_id=self.plan.principal.app_id, request_id=self._request_id(step))
+                                        app_id=self.plan.principal.app_id, request_id=self.plan.request_id)
         if step == 1:
             self.metadata.update(limits_metadata(opened.metadata))
         try:

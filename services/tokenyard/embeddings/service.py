@@ -57,7 +57,7 @@ class EmbeddingsService:
     async def begin(self, credential: str, request: dict[str, Any], *, app_id: str = "",
                     request_id: str = "") -> CallContext:
         """Authenticate and admit a call (404 unknown model, 400 when the model is not an embedding model)."""
-        return await self._router.begin(credential, request, app_id=app_id, request_id=request_id,
+        return await self._router.begin(credential, request, app_id=app_id, client_request_id=request_id,
                                         kind="embedding")
 
     async def embed(self, ctx: CallContext) -> dict[str, Any]:

@@ -30,8 +30,8 @@ class MetricsPolicy:
         self._log_prompts = log_prompts
 
     async def prepare(self, ctx: CallContext) -> None:
-        """Tag this task's log lines with the request id."""
-        REQUEST_ID.set(ctx.request_id)
+        """Tag this task's log lines with the caller's correlation id (else the call's own id)."""
+        REQUEST_ID.set(ctx.client_request_id or ctx.request_id)
 
     async def admit(self, ctx: CallContext) -> None:
         """Start the request's upstream clock."""
@@ -60,7 +60,8 @@ class MetricsPolicy:
         self._log(ctx, route, model, provider, total, upstream)
 
     def _log(self, ctx: CallContext, route: str, model: str, provider: str, total: float, upstream: float) -> None:
-        extra = {"request_id": ctx.request_id, "route": route, "status": ctx.status, "model": model,
+        extra = {"request_id": ctx.client_request_id or ctx.request_id, "usage_id": ctx.request_id,
+                 "route": route, "status": ctx.status, "model": model,
                  "provider": provider, "app_id": ctx.app_id, "account_id": ctx.account_id,
                  "prompt_tokens": ctx.prompt_tokens, "completion_tokens": ctx.completion_tokens,
                  "latency_ms": round(total * 1000.0, 2), "upstream_ms": round(upstream * 1000.0, 2),

@@ -15,7 +15,7 @@ from tokenyard.inference.context import CallContext, new_request_id
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
-from tokenyard.metering.events import UsageEvent, usd_to_micros, usd_to_nanos
+from tokenyard.metering.events import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
 from tokenyard.metering.sink import UsageSink
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_messages, count_text
@@ -33,11 +33,14 @@ class Router:
         self._policies = list(policies)
 
     async def begin(self, credential: str, request: dict[str, Any], *, app_id: str = "",
-                    request_id: str = "", kind: str = "chat") -> CallContext:
-        """Authenticate and admit a call; returns its context (raises GatewayError when refused)."""
+                    client_request_id: str = "", kind: str = "chat") -> CallContext:
+        """Authenticate and admit a call; returns its context (raises GatewayError when refused).
+
+        The call's (and its usage record's) id is always generated here; `client_request_id`, the caller's
+        `X-Request-Id`, is only a correlation id (ignored unless 1-128 printable ASCII characters)."""
         principal = await self._auth.authenticate(credential)
-        ctx = CallContext(request_id=request_id or new_request_id(), principal=principal, request=request,
-                          app_id=app_id, kind=kind)
+        ctx = CallContext(request_id=new_request_id(), principal=principal, request=request, app_id=app_id,
+                          kind=kind, client_request_id=correlation_id(client_request_id))
         for policy in self._policies:
             await policy.prepare(ctx)
         name = ctx.request.get("model")
@@ -135,7 +138,7 @@ class Router:
             prompt_tokens=ctx.prompt_tokens, completion_tokens=ctx.completion_tokens,
             estimated=ctx.usage_estimated, cost_micros=usd_to_micros(cost_usd), cost_nanos=usd_to_nanos(cost_usd),
             latency_ms=ctx.elapsed_ms(), ttft_ms=ctx.ttft_ms(), status=ctx.status,
-            reservation_id=ctx.reservation_id)))
+            reservation_id=ctx.reservation_id, client_request_id=ctx.client_request_id)))
 
 
 def _carry_rate_limit_headers(ctx: CallContext, exc: BaseException) -> None:

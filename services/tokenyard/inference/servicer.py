@@ -24,7 +24,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         body.pop("stream", None)
         body.pop("stream_options", None)
         ctx = await self._router.begin(credential_from(context), body, app_id=request.app_id,
-                                       request_id=request.request_id)
+                                       client_request_id=request.request_id)
         result = await self._router.chat(ctx)
         await context.send_initial_metadata(tuple(ctx.response_metadata.items()))
         return pb.ChatResponse(completion=convert.completion_to_pb(result), target=ctx.target)
@@ -34,7 +34,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
                          ) -> AsyncIterator[pb.StreamChatResponse]:
         body = convert.request_to_dict(request.request)
         ctx = await self._router.begin(credential_from(context), body, app_id=request.app_id,
-                                       request_id=request.request_id)
+                                       client_request_id=request.request_id)
         sent_metadata = False
         async for chunk in self._router.stream(ctx):
             if not sent_metadata:

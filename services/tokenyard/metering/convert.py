@@ -21,6 +21,7 @@ def event_to_pb(e: UsageEvent) -> pb.UsageRecord:
         request_id=e.request_id, time=ts(e.time), account_id=e.account_id, app_id=e.app_id, key_id=e.key_id,
         model=e.model, target=e.target, kind=e.kind, status=e.status, cost_micros=e.cost_micros,
         cost_nanos=e.cost_nanos, latency_ms=e.latency_ms, ttft_ms=e.ttft_ms, reservation_id=e.reservation_id,
+        client_request_id=e.client_request_id,
         usage=common_pb2.Usage(prompt_tokens=e.prompt_tokens, completion_tokens=e.completion_tokens,
                                total_tokens=e.prompt_tokens + e.completion_tokens, estimated=e.estimated))
 
@@ -32,7 +33,8 @@ def event_from_pb(m: pb.UsageRecord) -> UsageEvent:
         model=m.model, app_id=m.app_id, key_id=m.key_id, target=m.target, kind=m.kind or "chat",
         prompt_tokens=m.usage.prompt_tokens, completion_tokens=m.usage.completion_tokens,
         estimated=m.usage.estimated, cost_micros=m.cost_micros, cost_nanos=m.cost_nanos, latency_ms=m.latency_ms,
-        ttft_ms=m.ttft_ms, status=m.status or "ok", reservation_id=m.reservation_id)
+        ttft_ms=m.ttft_ms, status=m.status or "ok", reservation_id=m.reservation_id,
+        client_request_id=m.client_request_id)
 
 
 def row_to_pb(r: UsageRecordRow) -> pb.UsageRecord:
@@ -41,6 +43,7 @@ def row_to_pb(r: UsageRecordRow) -> pb.UsageRecord:
         request_id=r.request_id, time=ts(r.time), account_id=r.account_id, app_id=r.app_id or "",
         key_id=r.key_id or "", model=r.model, target=r.target, kind=r.kind, status=r.status,
         cost_micros=r.cost_micros, cost_nanos=r.cost_nanos, latency_ms=r.latency_ms, ttft_ms=r.ttft_ms,
+        client_request_id=r.client_request_id or "",
         usage=common_pb2.Usage(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
                                total_tokens=r.prompt_tokens + r.completion_tokens, estimated=r.estimated))
 

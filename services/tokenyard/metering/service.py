@@ -43,7 +43,7 @@ class MeteringService:
             "key_id": e.key_id or None, "model": e.model, "target": e.target, "kind": e.kind,
             "prompt_tokens": e.prompt_tokens, "completion_tokens": e.completion_tokens, "estimated": e.estimated,
             "cost_micros": e.cost_micros, "cost_nanos": e.cost_nanos, "latency_ms": e.latency_ms,
-            "ttft_ms": e.ttft_ms, "status": e.status,
+            "ttft_ms": e.ttft_ms, "status": e.status, "client_request_id": e.client_request_id,
         } for e in events]
         async with self._sessions() as s, s.begin():
             # executemany form: compiled once and cached (a multi-row VALUES would be recompiled per size).

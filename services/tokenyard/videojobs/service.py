@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog, ModelSpec
 from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.metering.events import correlation_id
 from tokenyard.principal import Principal
 from tokenyard.storage.types import utcnow
 from tokenyard.videojobs import validate
@@ -95,7 +96,7 @@ class VideoJobsService:
         job_id, now, cost = new_video_id(), utcnow(), video_cost_micros(spec, seconds)
         reservation = await self._credits.reserve(principal.account_id, cost, job_id)
         job = VideoJob(id=job_id, account_id=principal.account_id, app_id=req.app_id or principal.app_id,
-                       key_id=principal.key_id, request_id=req.request_id or job_id, model=spec.id,
+                       key_id=principal.key_id, request_id=correlation_id(req.request_id)[:100] or job_id, model=spec.id,
                        provider=spec.targets[0].provider, upstream_model=spec.targets[0].upstream_model,
                        prompt=prompt, seconds=seconds, size=size, status=QUEUED, progress=0, created_at=now,
                        updated_at=now, upstream_state={}, cost_micros=cost, reservation_id=reservation,

@@ -16,13 +16,15 @@ Recorder = Callable[[Sequence[UsageEvent]], Awaitable[int]]
 
 
 def usage_event(job: VideoJob) -> UsageEvent:
-    """The job's one usage event (request id = job id, so recording it twice stores it once)."""
+    """The job's one usage event (request id = job id, so recording it twice stores it once; the caller's
+    X-Request-Id, kept on the job, is only its correlation id)."""
     ended = job.completed_at or utcnow()
     status = {COMPLETED: "ok", CANCELLED: "cancelled"}.get(job.status, "error")
     return UsageEvent(request_id=job.id, time=ended, account_id=job.account_id, model=job.model,
                       app_id=job.app_id, key_id=job.key_id, target=job.provider, kind="video",
                       cost_micros=job.charged_micros if job.status == COMPLETED else 0,
-                      latency_ms=max(0.0, (ended - job.created_at).total_seconds() * 1000), status=status)
+                      latency_ms=max(0.0, (ended - job.created_at).total_seconds() * 1000), status=status,
+                      client_request_id=job.request_id if job.request_id != job.id else "")
 
 
 class Settlement:

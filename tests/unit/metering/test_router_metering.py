@@ -44,13 +44,14 @@ async def _router() -> tuple[Router, list[UsageEvent]]:
 async def test_missing_upstream_usage_is_counted_locally_and_flagged_estimated() -> None:
     router, seen = await _router()
     request = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "say four words"}]}
-    ctx = await router.begin("secret", dict(request), request_id="req_a")
+    ctx = await router.begin("secret", dict(request), client_request_id="req_a")
     result = await router.chat(ctx)
-    ctx2 = await router.begin("secret", {**request, "stream": True}, request_id="req_b")
+    ctx2 = await router.begin("secret", {**request, "stream": True}, client_request_id="req_b")
     chunks = [c async for c in router.stream(ctx2)]
     await router._sink.flush()
     assert len(chunks) == 4
-    by_id = {e.request_id: e for e in seen}
+    by_id = {e.client_request_id: e for e in seen}
+    assert all(e.request_id.startswith("req_") and e.request_id not in by_id for e in seen), "ids are the gateway's"
     for rid in ("req_a", "req_b"):
         e = by_id[rid]
         assert e.estimated and e.prompt_tokens == 3 + 3 + 3 and e.completion_tokens == 4
