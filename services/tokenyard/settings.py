@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_prompts: bool = False
     key_cache_ttl_seconds: float = 30.0
+    passthrough_unauthenticated_rpm: int = Field(
+        60, ge=1, description="Requests per minute of an app's passthrough calls without a tokenyard key (apps "
+        "with allowUnauthenticatedPassthrough) when the app's rateLimits set none.")
     usage_spool_sync: Literal["normal", "full"] = Field(
         "normal", description="Usage spool durability: normal survives process crashes, full also power loss.")
     credit_holds: Literal["auto", "memory", "database"] = Field(

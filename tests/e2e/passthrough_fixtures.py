@@ -79,6 +79,11 @@ class Env:
     gw: Gateway
     fakes: dict[str, Any]
 
+    @property
+    def key(self) -> dict[str, str]:
+        """The `tokenyard-authorization` header with a key of the apps' account (admin owns them)."""
+        return {"tokenyard-authorization": f"Bearer {self.gw.admin_key}"}
+
     def usage(self, app_id: str, count: int, timeout: float = 6.0) -> list[dict[str, Any]]:
         """The passthrough usage rows of an app, once there are `count` of them."""
         deadline = time.monotonic() + timeout
@@ -103,10 +108,11 @@ class Env:
         return app_id
 
 
-def raw_status(port: int, target: str, method: str = "GET") -> int:
+def raw_status(port: int, target: str, method: str = "GET", gateway_key: str = "") -> int:
     """Send a request line exactly as written (no client-side path normalisation); return the status."""
+    extra = f"tokenyard-authorization: Bearer {gateway_key}\r\n" if gateway_key else ""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(f"{method} {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BYOK['openai']}\r\n"
+        s.sendall(f"{method} {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BYOK['openai']}\r\n{extra}"
                   f"Content-Length: 0\r\nConnection: close\r\n\r\n".encode("latin-1"))
         head = s.recv(64).decode("latin-1")
     return int(head.split(" ")[1])

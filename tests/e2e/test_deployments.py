@@ -199,7 +199,8 @@ def test_split_mode_deployment_and_passthrough(make_gateway: Callable[..., Gatew
         app = admin.post("/v1/apps", json={"name": "split"}).json()["id"]
         fake.script_reply("via passthrough", usage={"prompt_tokens": 2, "completion_tokens": 2})
         r = httpx.post(f"{gw.url}/v1/admin/{app}/byo/chat/completions", timeout=30,
-                       headers={"Authorization": "Bearer sk-instance-key"},
+                       headers={"Authorization": "Bearer sk-instance-key",
+                                "tokenyard-authorization": f"Bearer {gw.admin_key}"},
                        json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "via passthrough"
         assert admin.post(f"/v1/deployments/{dep['id']}/stop").json()["state"] == "stopped"

@@ -104,7 +104,8 @@ def wait_rows(gw: Gateway, app_id: str, count: int, timeout: float = 15.0) -> li
 def call(gw: Gateway, app_id: str, encoding: str, stream: bool) -> tuple[httpx.Headers, bytes]:
     body = {"model": "gpt-4o-mini", "stream": stream, "messages": [{"role": "user", "content": "count"}]}
     with httpx.stream("POST", f"{gw.url}/v1/admin/{app_id}/comp/chat/completions", json=body, timeout=30,
-                      headers={"authorization": f"Bearer {KEY}", "accept-encoding": encoding}) as r:
+                      headers={"authorization": f"Bearer {KEY}", "accept-encoding": encoding,
+                               "tokenyard-authorization": f"Bearer {gw.admin_key}"}) as r:
         assert r.status_code == 200, r.read()
         return r.headers, b"".join(r.iter_raw())
 

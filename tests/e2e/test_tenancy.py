@@ -187,7 +187,8 @@ def test_config_round_trips_with_rate_limits_and_tools(jwt_gateway: JwtGateway) 
            "rateLimits": {"rpm": 60, "tpm": 10000}, "enabledTools": ["calculator"], "customTools": []}
     assert user.put(f"/v1/{app}/ai/config", json=cfg).status_code == 200
     got = user.get(f"/v1/{app}/ai/config").json()
-    assert got == {**cfg, "allowedModels": ["openai/gpt-4o-mini", "local/echo"], "requireGatewayKey": False}
+    assert got == {**cfg, "allowedModels": ["openai/gpt-4o-mini", "local/echo"], "requireGatewayKey": False,
+                   "allowUnauthenticatedPassthrough": False}
 
 
 ADMIN_ROUTES = [("POST", "/v1/apps", {"name": "x"}, "apps:write"), ("GET", "/v1/apps", None, "apps:write"),

@@ -76,6 +76,7 @@ def test_header_injection_never_reaches_the_upstream(env: Env, header: str) -> N
     body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
     status, _ = raw(env.gw.http_port, f"POST /v1/admin/{env.app}/p-openai/chat/completions HTTP/1.1\r\n"
                     f"Host: x\r\nAuthorization: Bearer {BYOK}\r\nContent-Type: application/json\r\n{header}"
+                    f"tokenyard-authorization: Bearer {env.gw.admin_key}\r\n"
                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n", body)
     assert status in (200, 400), status
     assert len(env.openai.requests) <= 1, "one request in, at most one request out (no smuggling)"
@@ -89,7 +90,7 @@ def test_header_injection_never_reaches_the_upstream(env: Env, header: str) -> N
 def test_crlf_in_passthrough_query_is_forwarded_encoded(env: Env) -> None:
     env.openai.reset()
     r = httpx.get(f"{env.gw.url}/v1/admin/{env.app}/p-openai/models?x=%0d%0aX-Injected:%201&y=%0aHost:evil",
-                  headers={"Authorization": f"Bearer {BYOK}"})
+                  headers={"Authorization": f"Bearer {BYOK}", "tokenyard-authorization": f"Bearer {env.gw.admin_key}"})
     assert r.status_code in (200, 400)
     for rec in env.openai.requests:
         assert "x-injected" not in rec.headers and rec.headers["host"].startswith("127.0.0.1")

@@ -76,7 +76,7 @@ def form_values(config: dict[str, Any]) -> dict[str, str]:
             "enabledTools": ", ".join(config.get("enabledTools") or []),
             "rpm": str(limits.get("rpm") or ""), "tpm": str(limits.get("tpm") or ""),
             "customTools": json.dumps(config["customTools"], indent=2) if config.get("customTools") else "",
-            "requireGatewayKey": "on" if config.get("requireGatewayKey") else ""}
+            "allowUnauthenticatedPassthrough": "on" if config.get("allowUnauthenticatedPassthrough") else ""}
 
 
 def _number(raw: str) -> Any:
@@ -97,7 +97,8 @@ def config_body(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     body: dict[str, Any] = {"defaultModel": values.get("defaultModel", "").strip() or None,
                             "maxTokensPerRequest": nums["maxTokensPerRequest"], **lists,
                             "rateLimits": {"rpm": nums["rpm"], "tpm": nums["tpm"]},
-                            "requireGatewayKey": values.get("requireGatewayKey") == "on", "customTools": []}
+                            "allowUnauthenticatedPassthrough": values.get("allowUnauthenticatedPassthrough") == "on",
+                            "customTools": []}
     errors: dict[str, str] = {}
     tools = values.get("customTools", "").strip()
     if tools:

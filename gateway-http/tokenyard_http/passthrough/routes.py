@@ -3,7 +3,8 @@
 - `/v1/{account_id}/{gateway_id}/compat/chat/completions`: OpenAI format, `model` = `{provider}/{model}`, routed
   through the normal Router (the caller's tokenyard key, the app's config, translation, metering).
 - `/v1/{account_id}/{gateway_id}/{provider}/{path}` (and `.../{provider}/model/{model_id}`): forwarded unchanged to
-  the provider's base URL with the caller's own provider credentials; usage metered when recognisable.
+  the provider's base URL with the caller's own provider credentials; usage metered when recognisable. Needs a
+  tokenyard key of the account in `tokenyard-authorization` unless the app allows unauthenticated passthrough.
 """
 from __future__ import annotations
 
@@ -17,11 +18,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 from tokenyard.catalog import Catalog
-from tokenyard.config.model import AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import new_request_id
 from tokenyard.metering.events import UsageEvent
-from tokenyard.principal import Principal
 from tokenyard.providers.registry import provider_module
 from tokenyard.providers.transport import timeout_of, transport_error
 from tokenyard.storage.types import utcnow
@@ -29,6 +28,7 @@ from tokenyard.storage.types import utcnow
 from tokenyard_http.body import json_body
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses
+from tokenyard_http.passthrough.access import GATEWAY_HEADER, authorize, bearer
 from tokenyard_http.passthrough.meter import UsageMeter
 from tokenyard_http.passthrough.paths import (
     ProxyPath,
@@ -43,28 +43,7 @@ from tokenyard_http.schemas.chat import ChatCompletionRequest
 
 router = APIRouter(tags=["passthrough"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-ERRORS = error_responses(400, 401, 403, 404, 502, 503, 504)
-GATEWAY_HEADER = "tokenyard-authorization"
-
-
-def _bearer(value: str) -> str:
-    return value[7:].strip() if value[:7].lower() == "bearer " else value.strip()
-
-
-async def gateway_principal(request: Request, state: Passthrough, snap: AppSnapshot) -> Principal | None:
-    """The tokenyard key in `tokenyard-authorization` (required when the app says so): the app's own key, or a key
-    of its owner, with the ai:gateway scope."""
-    token = _bearer(request.headers.get(GATEWAY_HEADER, ""))
-    if not token:
-        if snap.config.require_gateway_key:
-            raise GatewayError(ErrorKind.UNAUTHENTICATED, f"This gateway requires a tokenyard API key in the "
-                               f"`{GATEWAY_HEADER}: Bearer <key>` header")
-        return None
-    p = await state.auth.authenticate(token)
-    mine = p.app_id == snap.app.id if p.app_id else (p.is_admin or p.account_id == snap.app.owner)
-    if not mine or p.deployment_id or not p.has("ai:gateway"):
-        raise GatewayError(ErrorKind.PERMISSION_DENIED, "This tokenyard key may not use this gateway")
-    return p
+ERRORS = error_responses(400, 401, 403, 404, 429, 502, 503, 504)
 
 
 def compat_model(catalog: Catalog, name: str) -> str:
@@ -87,7 +66,7 @@ async def compat_chat(account_id: str, gateway_id: str, request: Request, c: Cli
     The tokenyard key comes from `tokenyard-authorization` or `Authorization`."""
     state: Passthrough = request.app.state.passthrough
     await state.gateway(account_id, gateway_id)
-    token = _bearer(request.headers.get(GATEWAY_HEADER, "") or request.headers.get("authorization", ""))
+    token = bearer(request.headers.get(GATEWAY_HEADER, "") or request.headers.get("authorization", ""))
     if not token:
         raise GatewayError(ErrorKind.UNAUTHENTICATED, "Send a tokenyard API key as `Authorization: Bearer <key>`")
     return await handle_chat(request, c, app_id=gateway_id, md=(("authorization", f"Bearer {token}"),),
@@ -126,8 +105,7 @@ async def forward(request: Request) -> Response:
     state: Passthrough = request.app.state.passthrough
     path = split_path(request.scope.get("raw_path") or request.url.path.encode())
     spec = state.provider(path.provider)
-    snap = await state.gateway(path.account_id, path.gateway_id)
-    principal = await gateway_principal(request, state, snap)
+    snap, principal = await authorize(request, state, path.account_id, path.gateway_id)
     url = upstream_url(spec.base_url, path.rest, request.scope.get("query_string", b""))
     body = await request.body()
     started = time.perf_counter()

@@ -1,5 +1,6 @@
 """What the passthrough routes need, built once per facade process: catalog, pooled HTTP client, the app cache
-(Config, kept fresh by its change stream), the credential cache (Auth, kept fresh by revocations), usage sink."""
+(Config, kept fresh by its change stream), the credential cache (Auth, kept fresh by revocations), usage sink, and
+Metering's rate limiter (for apps that allow passthrough without a tokenyard key)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,8 @@ class Passthrough:
     apps: AppCache
     auth: CachedAuthenticator
     sink: UsageSink
+    limits: MeteringClient | None = None
+    unauthenticated_rpm: int = 60
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     @classmethod
@@ -64,7 +67,9 @@ class Passthrough:
             f.start()
         if own_sink:
             sink.start()
-        state = cls(catalog or load_catalog(settings.config), http, apps, auth, sink)
+        limits = MeteringClient(ch("metering"), settings.admin_key)
+        state = cls(catalog or load_catalog(settings.config), http, apps, auth, sink, limits,
+                    settings.passthrough_unauthenticated_rpm)
         state._closers = [*(f.stop for f in followers), *([sink.stop] if own_sink else []), http.aclose,
                           *(c.close for c in channels.values())]
         return state

@@ -29,7 +29,8 @@ def config_out(c: pb.AppConfig) -> dict[str, object]:
                          allowedModels=list(c.allowed_models), enabledTools=list(c.enabled_tools),
                          rateLimits=RateLimits(rpm=c.rpm or None, tpm=c.tpm or None),
                          customTools=json.loads(c.custom_tools_json) if c.custom_tools_json else [],
-                         requireGatewayKey=c.require_gateway_key)
+                         requireGatewayKey=c.require_gateway_key,
+                         allowUnauthenticatedPassthrough=c.allow_unauthenticated_passthrough)
     return body.model_dump(by_alias=True)
 
 
@@ -39,7 +40,8 @@ def config_in(body: AppConfigBody) -> pb.AppConfig:
                         allowed_models=body.allowed_models, rpm=body.rate_limits.rpm or 0,
                         tpm=body.rate_limits.tpm or 0, enabled_tools=body.enabled_tools,
                         custom_tools_json=json.dumps(body.custom_tools) if body.custom_tools else "",
-                        require_gateway_key=body.require_gateway_key)
+                        require_gateway_key=body.require_gateway_key,
+                        allow_unauthenticated_passthrough=body.allow_unauthenticated_passthrough)
 
 
 @router.post("/v1/apps", status_code=201, response_model=App, responses=ERRORS, summary="Create an app",

@@ -75,8 +75,13 @@ class AppConfigBody(_Closed):
     custom_tools: list[dict[str, Any]] = Field(default_factory=list, alias="customTools",
                                                description="Custom (webhook) tool definitions.")
     require_gateway_key: StrictBool = Field(False, alias="requireGatewayKey",
-                                            description="Passthrough routes need a key of this app in the "
-                                                        "`tokenyard-authorization` header.")
+                                            description="Deprecated (passthrough always needs a tokenyard key "
+                                                        "unless allowUnauthenticatedPassthrough); true forbids "
+                                                        "allowUnauthenticatedPassthrough.")
+    allow_unauthenticated_passthrough: StrictBool = Field(
+        False, alias="allowUnauthenticatedPassthrough",
+        description="Passthrough routes forward and meter calls without a tokenyard key in "
+                    "`tokenyard-authorization` (rate limited by rateLimits, else a default rpm). Off by default.")
 
 
 class KeyCreate(_Closed):

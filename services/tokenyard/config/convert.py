@@ -23,7 +23,8 @@ def config_to_pb(c: AppConfig) -> pb.AppConfig:
     return pb.AppConfig(default_model=c.default_model, max_tokens_per_request=c.max_tokens_per_request,
                         allowed_models=list(c.allowed_models), rpm=c.rpm, tpm=c.tpm,
                         enabled_tools=list(c.enabled_tools), custom_tools_json=c.custom_tools_json,
-                        require_gateway_key=c.require_gateway_key)
+                        require_gateway_key=c.require_gateway_key,
+                        allow_unauthenticated_passthrough=c.allow_unauthenticated_passthrough)
 
 
 def config_from_pb(m: pb.AppConfig) -> AppConfig:
@@ -31,4 +32,5 @@ def config_from_pb(m: pb.AppConfig) -> AppConfig:
     return AppConfig(default_model=m.default_model, max_tokens_per_request=m.max_tokens_per_request,
                      allowed_models=tuple(m.allowed_models), rpm=m.rpm, tpm=m.tpm,
                      enabled_tools=tuple(m.enabled_tools), custom_tools_json=m.custom_tools_json,
-                     require_gateway_key=m.require_gateway_key)
+                     require_gateway_key=m.require_gateway_key,
+                     allow_unauthenticated_passthrough=m.allow_unauthenticated_passthrough)

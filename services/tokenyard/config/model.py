@@ -34,7 +34,9 @@ class AppConfig:
     enabled_tools: tuple[str, ...] = ()
     custom_tools_json: str = ""
     require_gateway_key: bool = False
-    """Passthrough routes need a tokenyard key of this app in `tokenyard-authorization`."""
+    """Kept for compatibility: passthrough always needs a tokenyard key unless the opt-in below; true forbids it."""
+    allow_unauthenticated_passthrough: bool = False
+    """Passthrough routes forward and meter calls that carry no tokenyard key (rate limited); off by default."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def validate_config(cfg: AppConfig, catalog: Catalog) -> AppConfig:
     for name, value in (("rpm", cfg.rpm), ("tpm", cfg.tpm)):
         if not 0 <= value <= MAX_LIMIT:
             raise invalid(f"rateLimits.{name} must be a non-negative integer", f"rateLimits.{name}")
+    if cfg.require_gateway_key and cfg.allow_unauthenticated_passthrough:
+        raise invalid("allowUnauthenticatedPassthrough cannot be true while requireGatewayKey is true",
+                      "allowUnauthenticatedPassthrough")
     _check_tools(cfg)
     return replace(cfg, allowed_models=tuple(allowed))
 

@@ -29,7 +29,8 @@ def _config(row: AppConfigRow | None) -> AppConfig:
     return AppConfig(default_model=row.default_model, max_tokens_per_request=row.max_tokens_per_request,
                      allowed_models=tuple(row.allowed_models), rpm=row.rpm, tpm=row.tpm,
                      enabled_tools=tuple(row.enabled_tools), custom_tools_json=row.custom_tools_json,
-                     require_gateway_key=bool(row.require_gateway_key))
+                     require_gateway_key=bool(row.require_gateway_key),
+                     allow_unauthenticated_passthrough=bool(row.allow_unauthenticated_passthrough))
 
 
 def _not_found(app_id: str) -> GatewayError:
@@ -141,6 +142,7 @@ class ConfigService:
             row.allowed_models, row.rpm, row.tpm = list(cfg.allowed_models), cfg.rpm, cfg.tpm
             row.enabled_tools, row.custom_tools_json = list(cfg.enabled_tools), cfg.custom_tools_json
             row.require_gateway_key = cfg.require_gateway_key
+            row.allow_unauthenticated_passthrough = cfg.allow_unauthenticated_passthrough
             row.updated_at = now
             s.add(row)
             add_change(s, "app_config", app_id, now)

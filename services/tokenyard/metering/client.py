@@ -39,6 +39,14 @@ class MeteringClient:
             raise from_rpc_error(exc) from None
         return resp.reservation_id, resp.remaining_nanos
 
+    async def check_limit(self, key: str, rpm: int, tpm: int = 0, tokens: int = 0) -> pb.CheckLimitResponse:
+        """CheckLimit: count one request (of `tokens`) in the scope `key` when it fits; the decision."""
+        try:
+            return await self.stub.CheckLimit(pb.CheckLimitRequest(key=key, rpm=rpm, tpm=tpm, tokens=tokens),
+                                              metadata=self._md, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
     async def release(self, reservation_id: str) -> int:
         """Release a held reservation; nano-USD released."""
         try:

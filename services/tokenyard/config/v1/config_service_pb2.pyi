@@ -23,7 +23,7 @@ class App(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., owner: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AppConfig(_message.Message):
-    __slots__ = ("default_model", "max_tokens_per_request", "allowed_models", "rpm", "tpm", "enabled_tools", "custom_tools_json", "require_gateway_key")
+    __slots__ = ("default_model", "max_tokens_per_request", "allowed_models", "rpm", "tpm", "enabled_tools", "custom_tools_json", "require_gateway_key", "allow_unauthenticated_passthrough")
     DEFAULT_MODEL_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_PER_REQUEST_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_MODELS_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,7 @@ class AppConfig(_message.Message):
     ENABLED_TOOLS_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_TOOLS_JSON_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_GATEWAY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_UNAUTHENTICATED_PASSTHROUGH_FIELD_NUMBER: _ClassVar[int]
     default_model: str
     max_tokens_per_request: int
     allowed_models: _containers.RepeatedScalarFieldContainer[str]
@@ -40,7 +41,8 @@ class AppConfig(_message.Message):
     enabled_tools: _containers.RepeatedScalarFieldContainer[str]
     custom_tools_json: str
     require_gateway_key: bool
-    def __init__(self, default_model: _Optional[str] = ..., max_tokens_per_request: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., rpm: _Optional[int] = ..., tpm: _Optional[int] = ..., enabled_tools: _Optional[_Iterable[str]] = ..., custom_tools_json: _Optional[str] = ..., require_gateway_key: _Optional[bool] = ...) -> None: ...
+    allow_unauthenticated_passthrough: bool
+    def __init__(self, default_model: _Optional[str] = ..., max_tokens_per_request: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., rpm: _Optional[int] = ..., tpm: _Optional[int] = ..., enabled_tools: _Optional[_Iterable[str]] = ..., custom_tools_json: _Optional[str] = ..., require_gateway_key: _Optional[bool] = ..., allow_unauthenticated_passthrough: _Optional[bool] = ...) -> None: ...
 
 class Pricing(_message.Message):
     __slots__ = ("input_per_mtok_usd", "output_per_mtok_usd", "per_call_usd", "per_second_usd")
