@@ -34,7 +34,8 @@ class AppConfigRow(Base):
     enabled_tools: Mapped[list[str]] = mapped_column(JSONList, default=list)
     custom_tools_json: Mapped[str] = mapped_column(Text, default="")
     require_gateway_key: Mapped[bool] = mapped_column(Boolean, default=False)  # migration deployments_0002
-    allow_unauthenticated_passthrough: Mapped[bool] = mapped_column(Boolean, default=False)  # config_0002
+    # migration config_0002_open_passthrough:
+    allow_unauthenticated_passthrough: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

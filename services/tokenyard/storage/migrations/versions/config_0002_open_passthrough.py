@@ -1,12 +1,12 @@
 """Apps: `allow_unauthenticated_passthrough`, the per-app opt-in to passthrough calls without a tokenyard key.
 
-Revision ID: config_0002_unauthenticated_passthrough
+Revision ID: config_0002_open_passthrough
 Revises: config_0001
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "config_0002_unauthenticated_passthrough"
+revision = "config_0002_open_passthrough"
 down_revision = "config_0001"
 branch_labels = None
 depends_on = None
