@@ -49,6 +49,10 @@ class ErrorKind(enum.Enum):
     TIMEOUT = ErrorRow(grpc.StatusCode.DEADLINE_EXCEEDED, 504, "api_error", "timeout", "PROVIDER_ERROR")
     UNAVAILABLE = ErrorRow(grpc.StatusCode.UNAVAILABLE, 503, "api_error", "service_unavailable", "UNAVAILABLE")
     INTERNAL = ErrorRow(grpc.StatusCode.INTERNAL, 500, "api_error", "internal_error", "INTERNAL")
+    IDEMPOTENCY_KEY_REUSED = ErrorRow(grpc.StatusCode.INVALID_ARGUMENT, 400, "invalid_request_error",
+                                      "idempotency_key_reused", "INVALID_REQUEST")
+    IDEMPOTENCY_KEY_IN_USE = ErrorRow(grpc.StatusCode.ABORTED, 409, "invalid_request_error",
+                                      "idempotency_key_in_use", "CONFLICT")
 
     @property
     def reason(self) -> str:

@@ -22,6 +22,7 @@ from tokenyard.embeddings.wiring import build_embeddings
 from tokenyard.grpcutil import Registrar, channel, create_server
 from tokenyard.inference.app_policy import AppPolicy
 from tokenyard.inference.dispatch import Dispatcher
+from tokenyard.inference.idempotency import IdempotencyStore
 from tokenyard.inference.metrics_policy import MetricsPolicy
 from tokenyard.inference.servicer import InferenceServicer, registrar as inference_registrar
 from tokenyard.inference.service import Router
@@ -117,7 +118,7 @@ class Runtime:
                 limiter=self._limiter())))
         if "inference" in local:
             router = await self._router(authenticator)
-            self.parts["inference_servicer"] = InferenceServicer(router)
+            self.parts["inference_servicer"] = InferenceServicer(router, IdempotencyStore(sessions))
             registrars.append(inference_registrar(self.parts["inference_servicer"]))
             registrars.append(self._chats(router, authenticator, sessions))
         if "embeddings" in local:

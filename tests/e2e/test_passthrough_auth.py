@@ -139,7 +139,8 @@ def test_opt_in_is_off_by_default_and_cannot_be_combined_with_require_gateway_ke
     app, key = account_app(env, "pt-flags")
     with httpx.Client(base_url=env.gw.url, headers={"authorization": f"Bearer {key}"}) as http:
         assert http.get(f"/v1/{app}/ai/config").json()["allowUnauthenticatedPassthrough"] is False
-        r = http.put(f"/v1/{app}/ai/config", json={"requireGatewayKey": True, "allowUnauthenticatedPassthrough": True})
+        both = {"requireGatewayKey": True, "allowUnauthenticatedPassthrough": True}
+        r = http.put(f"/v1/{app}/ai/config", json=both)
         assert r.status_code == 400 and r.json()["error"]["param"] == "allowUnauthenticatedPassthrough"
         assert http.put(f"/v1/{app}/ai/config", json={"requireGatewayKey": True}).status_code == 200
     assert call(env, "pt-flags", app).status_code == 401

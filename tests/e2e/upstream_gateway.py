@@ -35,7 +35,8 @@ class Upstreams:
         while time.monotonic() < deadline:
             with sqlite3.connect(db) as conn:
                 conn.row_factory = sqlite3.Row
-                row = conn.execute("SELECT * FROM usage_records WHERE client_request_id = ?", (request_id,)).fetchone()
+                row = conn.execute("SELECT * FROM usage_records WHERE client_request_id = ?",
+                                   (request_id,)).fetchone()
             if row is not None:
                 return dict(row)
             time.sleep(0.1)

@@ -90,7 +90,8 @@ def test_header_injection_never_reaches_the_upstream(env: Env, header: str) -> N
 def test_crlf_in_passthrough_query_is_forwarded_encoded(env: Env) -> None:
     env.openai.reset()
     r = httpx.get(f"{env.gw.url}/v1/admin/{env.app}/p-openai/models?x=%0d%0aX-Injected:%201&y=%0aHost:evil",
-                  headers={"Authorization": f"Bearer {BYOK}", "tokenyard-authorization": f"Bearer {env.gw.admin_key}"})
+                  headers={"Authorization": f"Bearer {BYOK}",
+                           "tokenyard-authorization": f"Bearer {env.gw.admin_key}"})
     assert r.status_code in (200, 400)
     for rec in env.openai.requests:
         assert "x-injected" not in rec.headers and rec.headers["host"].startswith("127.0.0.1")

@@ -97,7 +97,8 @@ def config_body(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     body: dict[str, Any] = {"defaultModel": values.get("defaultModel", "").strip() or None,
                             "maxTokensPerRequest": nums["maxTokensPerRequest"], **lists,
                             "rateLimits": {"rpm": nums["rpm"], "tpm": nums["tpm"]},
-                            "allowUnauthenticatedPassthrough": values.get("allowUnauthenticatedPassthrough") == "on",
+                            "allowUnauthenticatedPassthrough":
+                                values.get("allowUnauthenticatedPassthrough") == "on",
                             "customTools": []}
     errors: dict[str, str] = {}
     tools = values.get("customTools", "").strip()

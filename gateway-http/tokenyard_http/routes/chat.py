@@ -9,8 +9,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 
-from tokenyard.errors import GatewayError
+from tokenyard.errors import GatewayError, invalid
 from tokenyard.inference import convert
+from tokenyard.inference.idempotency import REPLAYED, check_key
 from tokenyard.inference.v1 import inference_service_pb2 as pb
 from tokenyard.telemetry import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata
@@ -22,21 +23,25 @@ from tokenyard_http.sse import DONE, SSE_HEADERS, event
 
 router = APIRouter(tags=["chat"])
 ERRORS = error_responses(400, 401, 402, 403, 404, 409, 413, 429, 502, 503, 504)
+IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {
+    "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+    "description": "Retries with the same key and body (same account, non-streaming) replay the first answer "
+                   "without running or charging it again; kept 24 hours."}
+BODY = {**json_body(ChatCompletionRequest), "parameters": [IDEMPOTENCY_HEADER]}
 
 
 def _headers(md: Any) -> dict[str, str]:
-    return {k: v for k, v in (md or ()) if k.startswith("x-") and isinstance(v, str)}
+    return {k: v for k, v in (md or ()) if (k.startswith("x-") or k == REPLAYED) and isinstance(v, str)}
 
 
-@router.post("/v1/chat/completions", responses=ERRORS, summary="Create a chat completion",
-             openapi_extra=json_body(ChatCompletionRequest))
+@router.post("/v1/chat/completions", responses=ERRORS, summary="Create a chat completion", openapi_extra=BODY)
 async def chat_completions(request: Request, c: Clients = Depends(clients)) -> Response:
     """OpenAI-compatible chat completions on the app-less route (needs the ai:gateway scope)."""
     return await handle_chat(request, c, app_id="")
 
 
 @router.post("/v1/{app_id}/chat/completions", responses=ERRORS, summary="Create a chat completion for an app",
-             openapi_extra=json_body(ChatCompletionRequest))
+             openapi_extra=BODY)
 async def app_chat_completions(app_id: str, request: Request, c: Clients = Depends(clients)) -> Response:
     """The same, with the app's AI config applied."""
     return await handle_chat(request, c, app_id=app_id)
@@ -53,9 +58,15 @@ async def handle_chat(request: Request, c: Clients, app_id: str, *, md: Any = No
         data["model"] = rename_model(data["model"])
     payload = convert.request_to_pb(data)
     rid = request.headers.get("x-request-id", "")
+    key = request.headers.get("idempotency-key")
+    if key is not None and payload.stream:
+        raise invalid("Idempotency-Key is supported for non-streaming requests only; send it without "
+                      "`stream: true`, or retry streams without it", "Idempotency-Key")
     if payload.stream:
         return await _stream(c, pb.StreamChatRequest(request=payload, app_id=app_id, request_id=rid), md)
-    call = c.inference.Chat(pb.ChatRequest(request=payload, app_id=app_id, request_id=rid), metadata=md)
+    call = c.inference.Chat(pb.ChatRequest(request=payload, app_id=app_id, request_id=rid,
+                                           idempotency_key=check_key(key) if key is not None else ""),
+                            metadata=md)
     try:
         resp = await call
         headers = _headers(await call.initial_metadata())

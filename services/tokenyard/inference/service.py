@@ -17,6 +17,7 @@ from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
 from tokenyard.metering.events import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
 from tokenyard.metering.sink import UsageSink
+from tokenyard.principal import Principal
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_messages, count_text
 
@@ -31,6 +32,10 @@ class Router:
         self._dispatch = dispatcher
         self._sink = sink
         self._policies = list(policies)
+
+    async def authenticate(self, credential: str) -> Principal:
+        """The caller (from the key cache), e.g. to scope something to its account before `begin`."""
+        return await self._auth.authenticate(credential)
 
     async def begin(self, credential: str, request: dict[str, Any], *, app_id: str = "",
                     client_request_id: str = "", kind: str = "chat") -> CallContext:

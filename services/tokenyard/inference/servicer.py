@@ -1,33 +1,71 @@
 """InferenceService gRPC servicer: proto <-> OpenAI dicts around the Router."""
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import grpc
 
+from tokenyard.errors import invalid
 from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.inference import convert
+from tokenyard.inference.idempotency import REPLAYED, IdempotencyStore, check_key, fingerprint
 from tokenyard.inference.service import Router
 from tokenyard.inference.v1 import inference_service_pb2 as pb
 from tokenyard.inference.v1 import inference_service_pb2_grpc as pb_grpc
 
 
+log = logging.getLogger(__name__)
+
+
 class InferenceServicer(pb_grpc.InferenceServiceServicer):
     """Chat and StreamChat. Response metadata (target, rate limits) goes out as initial metadata."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, idempotency: IdempotencyStore | None = None) -> None:
         self._router = router
+        self._idempotency = idempotency
 
     @handles_errors
     async def Chat(self, request: pb.ChatRequest, context: grpc.aio.ServicerContext) -> pb.ChatResponse:
+        credential = credential_from(context)
+        if request.idempotency_key:
+            resp, headers = await self._idempotent_chat(credential, request)
+        else:
+            resp, headers = await self._chat(credential, request)
+        await context.send_initial_metadata(tuple(headers.items()))
+        return resp
+
+    async def _chat(self, credential: str, request: pb.ChatRequest) -> tuple[pb.ChatResponse, dict[str, str]]:
         body = convert.request_to_dict(request.request)
         body.pop("stream", None)
         body.pop("stream_options", None)
-        ctx = await self._router.begin(credential_from(context), body, app_id=request.app_id,
+        ctx = await self._router.begin(credential, body, app_id=request.app_id,
                                        client_request_id=request.request_id)
         result = await self._router.chat(ctx)
-        await context.send_initial_metadata(tuple(ctx.response_metadata.items()))
-        return pb.ChatResponse(completion=convert.completion_to_pb(result), target=ctx.target)
+        return pb.ChatResponse(completion=convert.completion_to_pb(result), target=ctx.target), \
+            dict(ctx.response_metadata)
+
+    async def _idempotent_chat(self, credential: str, request: pb.ChatRequest
+                               ) -> tuple[pb.ChatResponse, dict[str, str]]:
+        """Replay the stored answer of this account's key, or run the call once and store its answer."""
+        if self._idempotency is None:
+            raise invalid("Idempotency-Key is not available on this server", "Idempotency-Key")
+        key = check_key(request.idempotency_key)
+        principal = await self._router.authenticate(credential)
+        claim = await self._idempotency.claim(principal.account_id, key, fingerprint(
+            "chat", request.app_id, request.request.SerializeToString(deterministic=True)))
+        if claim.replay is not None:
+            return pb.ChatResponse.FromString(claim.replay), {**claim.headers, REPLAYED: "true"}
+        try:
+            resp, headers = await self._chat(credential, request)
+        except BaseException:
+            await self._idempotency.release(claim)
+            raise
+        try:
+            await self._idempotency.complete(claim, resp.SerializeToString(), headers)
+        except Exception:  # noqa: BLE001 - the call ran and was metered: answer it anyway
+            log.warning("could not store the answer of an idempotent request", exc_info=True)
+        return resp, headers
 
     @handles_errors
     async def StreamChat(self, request: pb.StreamChatRequest, context: grpc.aio.ServicerContext

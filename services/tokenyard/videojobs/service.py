@@ -95,8 +95,9 @@ class VideoJobsService:
         self._renderers.target(spec.targets[0].provider, spec.targets[0].upstream_model)  # credentials set?
         job_id, now, cost = new_video_id(), utcnow(), video_cost_micros(spec, seconds)
         reservation = await self._credits.reserve(principal.account_id, cost, job_id)
+        correlation = correlation_id(req.request_id)[:100]  # the caller's X-Request-Id; billing uses job_id
         job = VideoJob(id=job_id, account_id=principal.account_id, app_id=req.app_id or principal.app_id,
-                       key_id=principal.key_id, request_id=correlation_id(req.request_id)[:100] or job_id, model=spec.id,
+                       key_id=principal.key_id, request_id=correlation or job_id, model=spec.id,
                        provider=spec.targets[0].provider, upstream_model=spec.targets[0].upstream_model,
                        prompt=prompt, seconds=seconds, size=size, status=QUEUED, progress=0, created_at=now,
                        updated_at=now, upstream_state={}, cost_micros=cost, reservation_id=reservation,

@@ -51,7 +51,8 @@ async def test_missing_upstream_usage_is_counted_locally_and_flagged_estimated()
     await router._sink.flush()
     assert len(chunks) == 4
     by_id = {e.client_request_id: e for e in seen}
-    assert all(e.request_id.startswith("req_") and e.request_id not in by_id for e in seen), "ids are the gateway's"
+    assert all(e.request_id.startswith("req_") and e.request_id not in by_id for e in seen), \
+        "the records' ids are the gateway's"
     for rid in ("req_a", "req_b"):
         e = by_id[rid]
         assert e.estimated and e.prompt_tokens == 3 + 3 + 3 and e.completion_tokens == 4
