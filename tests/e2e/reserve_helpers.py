@@ -18,16 +18,19 @@ NANOS = 1_000_000_000
 
 def config(fake: FakeOpenAI) -> dict[str, Any]:
     """Models priced like real ones on the fake OpenAI upstream, and a default plan of one cent a month."""
-    provider = {"kind": "openai", "base_url": fake.base_url, "api_key_env": "FAKE_OPENAI_KEY", "max_retries": 0}
+    provider = {"kind": "openai", "base_url": fake.base_url, "api_key_env": "FAKE_OPENAI_KEY",
+                "max_retries": 0}
     return {
         "providers": {"fake": provider},
         "models": [
-            {"id": "t/gpt", "type": "chat", "provider": "fake", "upstream_model": "gpt-4o", "context_window": 128000,
-             "max_output_tokens": 16384, "pricing": {"input_per_mtok_usd": "2.5", "output_per_mtok_usd": "10"}},
+            {"id": "t/gpt", "type": "chat", "provider": "fake", "upstream_model": "gpt-4o",
+             "context_window": 128000, "max_output_tokens": 16384,
+             "pricing": {"input_per_mtok_usd": "2.5", "output_per_mtok_usd": "10"}},
             {"id": "t/vision", "type": "chat", "provider": "fake", "upstream_model": "gpt-4o",
              "context_window": 128000, "max_output_tokens": 4096,
              "pricing": {"input_per_mtok_usd": "10", "output_per_mtok_usd": "30"}},
-            {"id": "t/embed", "type": "embedding", "provider": "fake", "upstream_model": "text-embedding-3-small",
+            {"id": "t/embed", "type": "embedding", "provider": "fake",
+             "upstream_model": "text-embedding-3-small",
              "dimensions": 1536, "context_window": 8191, "pricing": {"input_per_mtok_usd": "0.13"}},
         ],
         "plans": [{"name": "free", "monthly_credits_usd": str(ALLOWANCE_USD), "default": True}],
@@ -56,13 +59,14 @@ def top_up(gw: Gateway, account: str, usd: str) -> None:
 
 def usage_cost_nanos(gw: Gateway, account: str) -> int:
     """What the account's usage records cost, in nano-USD."""
-    rows = query(database_url(gw), "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records WHERE account_id = :a",
-                 a=account)
+    rows = query(database_url(gw), "SELECT COALESCE(SUM(cost_nanos), 0) FROM usage_records "
+                                   "WHERE account_id = :a", a=account)
     return int(rows[0][0])
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return struct.pack(">I", len(data)) + kind + data + crc
 
 
 def png(width: int, height: int, padding: int = 0) -> bytes:

@@ -69,7 +69,8 @@ class ChatAppService:
                         request=request, tools=tools, request_id=request_id, client_tools=client_tools)
         return Turn(plan, self._model, self.store, self._limits)
 
-    async def _check_context(self, request: dict[str, Any], messages: list[dict[str, Any]], tools: dict) -> None:
+    async def _check_context(self, request: dict[str, Any], messages: list[dict[str, Any]],
+                             tools: dict) -> None:
         spec = self._catalog.resolve(request["model"])
         if spec is None or not spec.context_window:
             return

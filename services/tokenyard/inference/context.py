@@ -36,7 +36,7 @@ class CallContext:
     completion_tokens: int = 0
     usage_estimated: bool = False
     prompt_estimate: PromptEstimate | None = None
-    """The prompt's tokens counted before the call (see estimate.py), once, for credits, limits and metering."""
+    """The prompt's tokens counted before the call (estimate.py), once, for credits, limits and metering."""
     status: str = "ok"
     reservation_id: str = ""
     response_metadata: dict[str, str] = field(default_factory=dict)

@@ -35,8 +35,8 @@ def reservation_nanos(model: ModelSpec, request: dict[str, Any], prompt_tokens: 
     max_output_tokens, else `default_max_tokens`; embeddings produce none."""
     completion = 0
     if model.type == "chat":
-        max_out = request.get("max_completion_tokens") or request.get("max_tokens") or model.max_output_tokens \
-            or default_max_tokens
+        max_out = (request.get("max_completion_tokens") or request.get("max_tokens")
+                   or model.max_output_tokens or default_max_tokens)
         n = request.get("n")
         completion = int(max_out) * (int(n) if isinstance(n, int) and n > 1 else 1)
     usd: Decimal = model.cost_usd(prompt_tokens, completion) + model.pricing.per_call_usd

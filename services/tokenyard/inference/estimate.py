@@ -30,7 +30,7 @@ _MESSAGE_TEXT = ("name", "tool_call_id", "reasoning_content", "reasoning", "refu
 @dataclass(frozen=True)
 class PromptEstimate:
     """Prompt tokens of a request before it runs. `text` is counted with cl100k (what rate limits count);
-    `media` is the estimate of its images, audio, video and files; `inputs` the tokens of each embedding input."""
+    `media` estimates its images, audio, video and files; `inputs` are the tokens of each embedding input."""
 
     text: int
     media: int = 0

@@ -1,4 +1,4 @@
-"""Token estimates of media parts (images by size and detail, audio/video/files by bytes), read from headers only.
+"""Token estimates of media parts (images by size and detail, audio/video/files by bytes) from headers only.
 
 Images follow OpenAI's tile formula: `low` = 85 tokens; `high`/`auto` = 85 + 170 per 512 px tile after the
 image is scaled to fit 2048 x 2048 and then so that its shortest side is at most 768 px. The size comes from

@@ -12,8 +12,8 @@ import httpx
 
 from tokenyard.errors import ErrorKind
 from tokenyard.providers.base import UpstreamError, UpstreamTarget
-from tokenyard.tokens import (OFFLOAD_CHARS, count_messages, count_text, decode_prefix, encode_text, message_text,
-                              off_loop)
+from tokenyard.tokens import (OFFLOAD_CHARS, count_messages, count_text, decode_prefix, encode_text,
+                              message_text, off_loop)
 
 _WORDS = re.compile(r"\S+\s*")
 _PARTIAL = re.compile(r"\S+\Z")
