@@ -135,8 +135,9 @@ def test_embeddings_hold_covers_every_input(gw: Gateway, fake: FakeOpenAI) -> No
     _settled(gw, "embedder", 1100 * 130)
 
 
+@pytest.mark.parametrize("model", ["t/gpt", "local/echo"])  # an upstream, and the in-process local model
 def test_a_4mb_prompt_without_spaces_does_not_stall_other_tenants(
-        make_gateway: Callable[..., Gateway], fake: FakeOpenAI) -> None:
+        make_gateway: Callable[..., Gateway], fake: FakeOpenAI, model: str) -> None:
     gw = make_gateway(config=config(fake), env={**env(), "TOKENYARD_MAX_BODY_BYTES": str(8 << 20)})
     _, big_key = create_key(gw, "huge-prompt")
     _, small_key = create_key(gw, "neighbour")
@@ -160,12 +161,12 @@ def test_a_4mb_prompt_without_spaces_does_not_stall_other_tenants(
         assert wait_until(lambda: len(spans) >= 5, 30)
         begin = time.monotonic()
         resp = gw.openai(key=big_key, timeout=120).chat.completions.create(
-            model="t/gpt", max_tokens=16, messages=[{"role": "user", "content": "x" * 4_000_000}])
+            model=model, max_tokens=16, messages=[{"role": "user", "content": "x" * 4_000_000}])
         end = time.monotonic()
     finally:
         stop.set()
         thread.join(timeout=60)
-    assert resp.choices[0].message.content.endswith("x" * 100)
+    assert resp.choices[0].finish_reason in ("stop", "length")  # answered (the echo cuts the one long word)
     during = [(b - a, status) for a, b, status in spans if b >= begin and a <= end]
     assert len(during) >= 3 and all(status == 200 for _, status in during), during
     assert max(t for t, _ in during) <= 1.0, f"another tenant waited {max(t for t, _ in during):.2f}s"
