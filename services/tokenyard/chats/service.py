@@ -16,7 +16,7 @@ from tokenyard.chats.tools.webhook import check_definition
 from tokenyard.chats.turn import Turn, TurnLimits, TurnPlan, new_chat_id
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.principal import Principal
-from tokenyard.tokens import count_messages, count_text
+from tokenyard.tokens import OFFLOAD_CHARS, count_messages, count_text, message_text, off_loop
 
 DEFAULT_MODEL = "gpt-4o"
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -63,19 +63,25 @@ class ChatAppService:
             request.pop(key, None)
         tools = await self.toolbox.for_caller(principal, principal.app_id)
         client_tools = {(t.get("function") or {}).get("name", "") for t in request.get("tools") or ()}
-        self._check_context(request, [*history, *new], tools)
+        await self._check_context(request, [*history, *new], tools)
         plan = TurnPlan(principal=principal, credential=credential,
                         chat_id=chat.id if chat else new_chat_id(), chat=chat, history=history, new=new,
                         request=request, tools=tools, request_id=request_id, client_tools=client_tools)
         return Turn(plan, self._model, self.store, self._limits)
 
-    def _check_context(self, request: dict[str, Any], messages: list[dict[str, Any]], tools: dict) -> None:
+    async def _check_context(self, request: dict[str, Any], messages: list[dict[str, Any]],
+                             tools: dict) -> None:
         spec = self._catalog.resolve(request["model"])
         if spec is None or not spec.context_window:
             return
         schemas = [request.get("tools") or [], [t.parameters for t in tools.values()]]
         schema_text = orjson.dumps(schemas).decode()
-        needed = count_messages(messages) + count_text(schema_text)
+        size = len(schema_text) + sum(len(message_text(m)) for m in messages)
+
+        def count() -> int:
+            return count_messages(messages) + count_text(schema_text)
+
+        needed = count() if size <= OFFLOAD_CHARS else await off_loop(count)  # long chats: off the event loop
         reserve = int(request.get("max_completion_tokens") or request.get("max_tokens") or 0)
         if needed + reserve > spec.context_window:
             raise GatewayError(ErrorKind.CONTEXT_TOO_LONG,

@@ -11,15 +11,11 @@ from tokenyard.embeddings.validate import EmbeddingLimits, Input, check_tokens, 
 from tokenyard.errors import ErrorKind
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.dispatch import Dispatcher
+from tokenyard.inference.estimate import prompt_estimate
 from tokenyard.inference.service import Router
 from tokenyard.providers.base import UpstreamError
-from tokenyard.tokens import count_text
 
 Vectors = list[list[float]]
-
-
-def _cl100k_counts(inputs: Sequence[Input]) -> list[int]:
-    return [count_text(x) if isinstance(x, str) else len(x) for x in inputs]
 
 
 def _vector(value: Any) -> list[float]:
@@ -71,7 +67,7 @@ class EmbeddingsService:
             vectors = _upstream_vectors(result, len(inputs))
             reported = (result.get("usage") or {}).get("prompt_tokens")
             if reported is None:
-                counts = counts or await asyncio.to_thread(_cl100k_counts, inputs)
+                counts = counts or list((await prompt_estimate(ctx)).inputs)
                 ctx.prompt_tokens, ctx.usage_estimated = sum(counts), True
             else:
                 ctx.prompt_tokens, ctx.usage_estimated = int(reported), False
@@ -90,7 +86,7 @@ class EmbeddingsService:
         bound = sum(len(x.encode()) if isinstance(x, str) else len(x) for x in inputs)  # tokens <= bytes
         if bound <= self._limits.max_request_tokens:
             return None
-        counts = await asyncio.to_thread(_cl100k_counts, inputs)
+        counts = list((await prompt_estimate(ctx)).inputs)  # counted once, for the reservation too
         check_tokens(counts, self._limits, model=ctx.requested_model)
         return counts
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenyard.catalog import ModelSpec
 from tokenyard.principal import Principal
+
+if TYPE_CHECKING:
+    from tokenyard.inference.estimate import PromptEstimate
 
 
 def new_request_id() -> str:
@@ -35,6 +38,8 @@ class CallContext:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     usage_estimated: bool = False
+    prompt_estimate: PromptEstimate | None = None
+    """The prompt's tokens counted before the call (estimate.py), once, for credits, limits and metering."""
     status: str = "ok"
     reservation_id: str = ""
     response_metadata: dict[str, str] = field(default_factory=dict)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import Counter
 
+from tokenyard.catalog import ModelSpec
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
+from tokenyard.inference.estimate import prompt_estimate
 from tokenyard.metering.events import NANOS_PER_USD
-from tokenyard.tokens import count_messages
 
 DEFAULT_MAX_TOKENS = 4096
 REFUSALS = Counter("tokenyard_credit_refusals_total", "Requests refused for insufficient credits (402).")
@@ -26,18 +27,19 @@ class Credits(Protocol):
     async def release(self, reservation_id: str) -> int: ...
 
 
-def reservation_nanos(ctx: CallContext, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> int:
-    """Upper bound of a chat call's cost: prompt tokens x input price + max output tokens x output price,
-    rounded up to the nano-dollar. Max output = the request's max_(completion_)tokens, else the model's
-    max_output_tokens, else `default_max_tokens`."""
-    model = ctx.model
-    if model is None:
-        return 0
-    req = ctx.request
-    max_out = req.get("max_completion_tokens") or req.get("max_tokens") or model.max_output_tokens \
-        or default_max_tokens
-    prompt = count_messages(req.get("messages") or ())
-    usd: Decimal = model.cost_usd(prompt, int(max_out)) + model.pricing.per_call_usd
+def reservation_nanos(model: ModelSpec, request: dict[str, Any], prompt_tokens: int,
+                      default_max_tokens: int = DEFAULT_MAX_TOKENS) -> int:
+    """Upper bound of a call's cost: prompt tokens x input price + max output tokens x `n` x output price +
+    the per-call price, rounded up to the nano-dollar. `prompt_tokens` counts every billed part of the prompt
+    once (estimate.py). Max output = the request's max_(completion_)tokens, else the model's
+    max_output_tokens, else `default_max_tokens`; embeddings produce none."""
+    completion = 0
+    if model.type == "chat":
+        max_out = (request.get("max_completion_tokens") or request.get("max_tokens")
+                   or model.max_output_tokens or default_max_tokens)
+        n = request.get("n")
+        completion = int(max_out) * (int(n) if isinstance(n, int) and n > 1 else 1)
+    usd: Decimal = model.cost_usd(prompt_tokens, completion) + model.pricing.per_call_usd
     return math.ceil(usd * NANOS_PER_USD)
 
 
@@ -59,7 +61,10 @@ class CreditPolicy:
     async def admit(self, ctx: CallContext) -> None:
         if ctx.account_id in self._exempt:
             return
-        amount = reservation_nanos(ctx, self._default_max)
+        if ctx.model is None:
+            return
+        prompt = (await prompt_estimate(ctx)).billable(ctx.model.context_window)
+        amount = reservation_nanos(ctx.model, ctx.request, prompt, self._default_max)
         if amount <= 0:
             return
         try:

@@ -10,7 +10,7 @@ from prometheus_client import Counter
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
 from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter
-from tokenyard.tokens import count_messages, count_text
+from tokenyard.inference.estimate import prompt_estimate
 
 _STATE = "rate_limit"
 REJECTIONS = Counter("tokenyard_rate_limit_rejections_total", "Requests refused by a rate limit (429).", ["scope"])
@@ -43,18 +43,6 @@ def limits_for(ctx: CallContext) -> list[Limit]:
     return out
 
 
-def prompt_estimate(request: Mapping[str, Any]) -> int:
-    """Tokens a request is expected to consume before it runs (its prompt, counted locally)."""
-    if request.get("messages"):
-        return count_messages(request["messages"])
-    inp = request.get("input") or request.get("prompt")
-    if isinstance(inp, str):
-        return count_text(inp)
-    if isinstance(inp, list):
-        return sum(count_text(x) for x in inp if isinstance(x, str))
-    return 0
-
-
 def refusal(decision: Decision) -> GatewayError:
     """The 429 for a refused call: Retry-After, the x-ratelimit-* headers, and chat-app details."""
     return GatewayError(
@@ -80,7 +68,7 @@ class RateLimitPolicy:
         limits = limits_for(ctx)
         if not limits:
             return
-        tokens = prompt_estimate(ctx.request)
+        tokens = (await prompt_estimate(ctx)).text  # media estimates are upper bounds, not counted here
         decision = await self._limiter.acquire(limits, tokens)
         ctx.response_metadata.update(decision.headers())
         if not decision.allowed:

@@ -13,13 +13,14 @@ from tokenyard.catalog import Catalog
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext, new_request_id
 from tokenyard.inference.dispatch import Dispatcher
+from tokenyard.inference.estimate import completion_text, prompt_estimate
 from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
 from tokenyard.metering.events import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
 from tokenyard.metering.sink import UsageSink
 from tokenyard.principal import Principal
 from tokenyard.storage.types import utcnow
-from tokenyard.tokens import count_messages, count_text
+from tokenyard.tokens import count_texts
 
 
 class Router:
@@ -69,8 +70,7 @@ class Router:
             result = await self._dispatch.chat(ctx)
             usage = result.get("usage") or {}
             if usage.get("prompt_tokens") is None:
-                self._estimate(ctx, "".join((c.get("message") or {}).get("content") or ""
-                                            for c in result.get("choices") or ()))
+                await self._estimate(ctx, completion_text(result.get("choices") or ()))
             else:
                 ctx.prompt_tokens = int(usage.get("prompt_tokens") or 0)
                 ctx.completion_tokens = int(usage.get("completion_tokens") or 0)
@@ -108,9 +108,10 @@ class Router:
                             chunk = {k: v for k, v in chunk.items() if k != "usage"}
                     for choice in chunk.get("choices") or ():
                         delta = choice.get("delta") or {}
-                        produced.append(delta.get("content") or "")
+                        produced.append((delta.get("content") or "") + (delta.get("refusal") or ""))
                         for call in delta.get("tool_calls") or ():
-                            produced.append((call.get("function") or {}).get("arguments") or "")
+                            fn = call.get("function") or {}
+                            produced.append((fn.get("name") or "") + (fn.get("arguments") or ""))
                     yield chunk
         except BaseException as exc:
             ctx.status = _status_of(exc)
@@ -118,12 +119,15 @@ class Router:
             raise
         finally:
             if not got_usage and ctx.first_byte is not None:
-                self._estimate(ctx, "".join(produced))
+                await self._estimate(ctx, "".join(produced))
             await self._finish(ctx)
 
-    def _estimate(self, ctx: CallContext, completion_text: str) -> None:
-        ctx.prompt_tokens = count_messages(ctx.request.get("messages") or ())
-        ctx.completion_tokens = count_text(completion_text)
+    async def _estimate(self, ctx: CallContext, produced: str) -> None:
+        """Usage counted locally when the upstream reports none: the same prompt estimate as the reservation
+        (every billed part, media included), so the settlement is not lower than what the upstream bills."""
+        window = ctx.model.context_window if ctx.model else 0
+        ctx.prompt_tokens = (await prompt_estimate(ctx)).billable(window)
+        ctx.completion_tokens = (await count_texts([produced]))[0]
         ctx.usage_estimated = True
 
     async def finish(self, ctx: CallContext) -> None:

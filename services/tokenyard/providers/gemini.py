@@ -17,7 +17,7 @@ from tokenyard.errors import ErrorKind, invalid
 from tokenyard.providers.base import UpstreamError, UpstreamTarget, status_error
 from tokenyard.providers.gemini_wire import finish_of, from_gemini, to_gemini, tool_call_of, usage_of
 from tokenyard.providers.transport import error_message, join_url, loads, open_sse, post_json
-from tokenyard.tokens import count_text
+from tokenyard.tokens import count_texts
 
 DEFAULT_VERSION = "v1beta"
 _CONTEXT = re.compile(r"exceeds the maximum number of tokens|input token count|context (window|length)|"
@@ -159,7 +159,7 @@ class GeminiProvider:
             raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no embeddings",
                                 retryable=True)
         b64 = request.get("encoding_format") == "base64"
-        tokens = sum(count_text(t) for t in texts)
+        tokens = sum(await count_texts(texts))
         return {"object": "list", "model": request.get("model"),
                 "data": [{"object": "embedding", "index": i, "embedding": _vector(v.get("values") or [], b64)}
                          for i, v in enumerate(vectors)],

@@ -12,9 +12,20 @@ import httpx
 
 from tokenyard.errors import ErrorKind
 from tokenyard.providers.base import UpstreamError, UpstreamTarget
-from tokenyard.tokens import count_messages, count_text, message_text
+from tokenyard.tokens import (OFFLOAD_CHARS, count_messages, count_text, decode_prefix, encode_text,
+                              message_text, off_loop)
 
 _WORDS = re.compile(r"\S+\s*")
+_PARTIAL = re.compile(r"\S+\Z")
+
+
+def _whole_words(prefix: str, text: str, limit: int) -> str:
+    """The longest run of whole words of `text` within `prefix` (its first `limit` tokens) and `limit`."""
+    if len(prefix) < len(text) and not text[len(prefix)].isspace():
+        prefix = _PARTIAL.sub("", prefix)
+    while prefix and count_text(prefix) > limit:
+        prefix = _PARTIAL.sub("", prefix.rstrip())
+    return prefix
 
 
 def _answer(request: dict[str, Any]) -> str:
@@ -39,22 +50,22 @@ class LocalProvider:
         text = _answer(request)
         limit = request.get("max_completion_tokens") or request.get("max_tokens")
         finish = "stop"
-        words = _WORDS.findall(text)
-        if limit is not None and count_text(text) > limit:
-            kept: list[str] = []
-            for w in words:
-                if count_text("".join(kept) + w) > limit:
-                    break
-                kept.append(w)
-            text, finish = "".join(kept), "length"
+        ids = encode_text(text)
+        if limit is not None and len(ids) > limit:
+            text, finish = _whole_words(decode_prefix(ids[:limit]), text, limit), "length"
         prompt = count_messages(request.get("messages") or ())
         completion = count_text(text)
         return text, finish, {"prompt_tokens": prompt, "completion_tokens": completion,
                               "total_tokens": prompt + completion}
 
+    async def _answer_of(self, request: dict[str, Any]) -> tuple[str, str, dict[str, int]]:
+        """The reply, computed in a counting thread when the prompt is long (the loop keeps serving)."""
+        size = sum(len(message_text(m)) for m in request.get("messages") or ())
+        return self._reply(request) if size <= OFFLOAD_CHARS else await off_loop(self._reply, request)
+
     async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
         """One completion."""
-        text, finish, usage = self._reply(request)
+        text, finish, usage = await self._answer_of(request)
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
                 "model": request.get("model"), "usage": usage,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
@@ -62,7 +73,7 @@ class LocalProvider:
 
     async def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """A word per chunk, then a finish chunk and a usage chunk."""
-        text, finish, usage = self._reply(request)
+        text, finish, usage = await self._answer_of(request)
         base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": request.get("model")}
         yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}

@@ -1,0 +1,132 @@
+"""What a request can be billed for before it runs: the tokens of every prompt part a provider bills.
+
+Chat: the messages (text, names, tool calls, with OpenAI's framing), their media parts (see media_size), and
+every other field that carries prompt content (tools with their JSON schemas, response_format schemas,
+tool_choice, prediction, unknown fields forwarded upstream) counted as JSON text. Embeddings: every input.
+Counted once per call (cached on the context) and in a worker thread when the texts are long.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tokenyard.inference.context import CallContext
+from tokenyard.inference.media_size import media_tokens
+from tokenyard.tokens import count_texts
+
+# Request fields that are options, not prompt content (everything else is counted as JSON text).
+_OPTIONS = frozenset({
+    "model", "messages", "stream", "stream_options", "n", "temperature", "top_p", "max_tokens",
+    "max_completion_tokens", "seed", "presence_penalty", "frequency_penalty", "parallel_tool_calls", "user",
+    "stop", "logprobs", "top_logprobs", "logit_bias", "store", "metadata", "service_tier", "reasoning_effort",
+    "modalities", "verbosity", "safety_identifier", "prompt_cache_key",
+})
+_MESSAGE_TEXT = ("name", "tool_call_id", "reasoning_content", "reasoning", "refusal")
+
+
+@dataclass(frozen=True)
+class PromptEstimate:
+    """Prompt tokens of a request before it runs. `text` is counted with cl100k (what rate limits count);
+    `media` estimates its images, audio, video and files; `inputs` are the tokens of each embedding input."""
+
+    text: int
+    media: int = 0
+    inputs: tuple[int, ...] = ()
+
+    def billable(self, context_window: int = 0) -> int:
+        """At most what an upstream bills for this prompt: a prompt longer than the model's context window is
+        refused, not billed (for embeddings, per input)."""
+        if self.inputs:
+            return sum(min(n, context_window) if context_window else n for n in self.inputs)
+        total = self.text + self.media
+        return min(total, context_window) if context_window else total
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
+def _content(content: Any, texts: list[str]) -> int:
+    """Adds the texts of a message's content to `texts`; returns the tokens of its media parts."""
+    if isinstance(content, str):
+        texts.append(content)
+        return 0
+    media = 0
+    for part in content if isinstance(content, list) else ():
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") in ("text", "refusal"):
+            texts.append(str(part.get("text") or part.get("refusal") or ""))
+            continue
+        tokens = media_tokens(part)
+        if tokens is None:
+            texts.append(_dumps(part))
+        else:
+            media += tokens
+    return media
+
+
+def chat_parts(request: dict[str, Any]) -> tuple[int, int, list[str]]:
+    """(framing tokens, media tokens, texts to count) of a chat request."""
+    framing, media, texts = 3, 0, []
+    for m in request.get("messages") or ():
+        if not isinstance(m, dict):
+            continue
+        framing += 3
+        texts.extend(v for v in (m.get(k) for k in _MESSAGE_TEXT) if isinstance(v, str) and v)
+        media += _content(m.get("content"), texts)
+        for call in m.get("tool_calls") or ():
+            fn = (call.get("function") if isinstance(call, dict) else None) or {}
+            texts.extend(str(fn.get(k) or "") for k in ("name", "arguments"))
+    rest = {k: v for k, v in request.items() if k not in _OPTIONS and v is not None}
+    if rest:
+        texts.append(_dumps(rest))
+    return framing, media, texts
+
+
+def embedding_inputs(request: dict[str, Any]) -> list[str | int]:
+    """Each input of an embeddings request: its text, or its token count when it is token ids."""
+    raw = request.get("input")
+    if isinstance(raw, str):
+        return [raw]
+    if not isinstance(raw, list):
+        return []
+    if raw and all(isinstance(t, int) for t in raw):
+        return [len(raw)]
+    return [x if isinstance(x, str) else len(x) if isinstance(x, list) else 0 for x in raw]
+
+
+async def estimate(request: dict[str, Any], kind: str = "chat") -> PromptEstimate:
+    """The prompt tokens of a chat or embeddings request (long texts are counted off the event loop)."""
+    if kind == "embedding":
+        items = embedding_inputs(request)
+        counted = iter(await count_texts([x for x in items if isinstance(x, str)]))
+        inputs = tuple(next(counted) if isinstance(x, str) else x for x in items)
+        return PromptEstimate(text=sum(inputs), inputs=inputs)
+    framing, media, texts = chat_parts(request)
+    return PromptEstimate(text=framing + sum(await count_texts(texts)), media=media)
+
+
+async def prompt_estimate(ctx: CallContext) -> PromptEstimate:
+    """The call's estimate, counted on first use (after the policies' `prepare` edits) and then reused."""
+    if ctx.prompt_estimate is None:
+        ctx.prompt_estimate = await estimate(ctx.request, ctx.kind)
+    return ctx.prompt_estimate
+
+
+def completion_text(choices: Sequence[dict[str, Any]], key: str = "message") -> str:
+    """Everything the choices produced (content, refusals and tool-call arguments), for a local count."""
+    out: list[str] = []
+    for choice in choices:
+        msg = choice.get(key) or {}
+        out.append(str(msg.get("content") or "") + str(msg.get("refusal") or ""))
+        for call in msg.get("tool_calls") or ():
+            fn = call.get("function") or {}
+            out.append(str(fn.get("name") or "") + str(fn.get("arguments") or ""))
+    return "".join(out)
