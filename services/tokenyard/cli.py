@@ -169,7 +169,8 @@ def serve(
     metrics_listen: Annotated[Optional[str], typer.Option(
         help="HOST:PORT serving Prometheus /metrics (gRPC services; the facade serves it on its own port).")] = None,
 ) -> None:
-    """Start one service alone (split deployment). Other services are found via TOKENYARD_<SERVICE>_ADDR."""
+    """Start one service alone (split deployment). Other services are found via TOKENYARD_<SERVICE>_ADDR; every
+    process needs the same TOKENYARD_INTERNAL_SECRET."""
     from tokenyard import logs
 
     if service not in SERVE_CHOICES:

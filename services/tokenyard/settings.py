@@ -1,6 +1,7 @@
 """Typed process settings, read from TOKENYARD_* environment variables (never at import time)."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
                             "keys); default: a random key kept in data_dir/secret.key (0600).")
     internal_secret: str = Field("", description="Secret the services present to each other (never the admin key); "
                                  "required and the same on every process when split, random in memory all-in-one.")
-    deploy_key_envs: dict[str, list[str]] = Field(
+    deploy_key_envs: Annotated[dict[str, list[str]], NoDecode] = Field(
         default_factory=dict, description='JSON {"TOKENYARD_DEPLOY_X": ["account", ...]}: the accounts whose '
         "deployments may name that env var as `upstream.api_key_env`.")
     grpc_listen: str = "127.0.0.1:50051"
@@ -89,6 +90,16 @@ class Settings(BaseSettings):
                              "print(secrets.token_urlsafe(32))\")")
         if v and v == info.data.get("admin_key"):
             raise ValueError("must differ from TOKENYARD_ADMIN_KEY")
+        return v
+
+    @field_validator("deploy_key_envs", mode="before")
+    @classmethod
+    def _json_object(cls, v: object) -> object:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else {}
+            except ValueError:
+                raise ValueError('must be a JSON object such as {"TOKENYARD_DEPLOY_X": ["account"]}') from None
         return v
 
     @field_validator("deploy_key_envs")
