@@ -32,8 +32,8 @@ class MissingInternalSecret(Exception):
 
 
 def is_internal(principal: Principal) -> bool:
-    """True for the internal principal (no API key or JWT can hold the `internal` scope)."""
-    return INTERNAL_SCOPE in principal.scopes
+    """True for the internal principal only (what `caller_of` returns for the internal secret)."""
+    return principal == INTERNAL
 
 
 def internal_metadata(secret: str) -> tuple[tuple[str, str], ...]:

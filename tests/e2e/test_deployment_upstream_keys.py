@@ -114,7 +114,8 @@ def test_mapped_env_var_works_for_its_account_only(gw: Gateway, fake: FakeOpenAI
 def test_bad_upstream_keys_are_400_naming_the_field(gw: Gateway, fake: FakeOpenAI) -> None:
     bob = gw.http(hs256("bob"))
     for upstream in ({"api_key": "sk with space"}, {"api_key": "sk-x\r\nX-Evil: 1"}, {"api_key": ""},
-                     {"api_key": "x" * 1001}, {"api_key": 12}, {"api_key": "sk-x", "api_key_env": "TOKENYARD_DEPLOY_OPS"}):
+                     {"api_key": "x" * 1001}, {"api_key": 12},
+                     {"api_key": "sk-x", "api_key_env": "TOKENYARD_DEPLOY_OPS"}):
         r = create(bob, fake, **upstream)
         assert r.status_code == 400, (upstream, r.text)
         assert r.json()["error"]["param"] == "upstream.api_key", r.text

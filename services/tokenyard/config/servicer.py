@@ -11,13 +11,13 @@ from tokenyard.changefeed import watch
 from tokenyard.config.catalog_view import list_models, model_to_pb
 from tokenyard.config.changes import ChangeFeed
 from tokenyard.config.convert import app_to_pb, config_from_pb, config_to_pb
+from tokenyard.config.model import AppSnapshot
 from tokenyard.config.service import ConfigService
 from tokenyard.config.v1 import config_service_pb2 as pb
 from tokenyard.config.v1 import config_service_pb2_grpc as pb_grpc
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.deployments.servicer import DeploymentRpcs
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.config.model import AppSnapshot
 from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.internal import caller_of, is_internal, require_internal
 from tokenyard.paging import page_size, split_page
