@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -129,6 +130,7 @@ def tokenyard(up: Upstream, work: Path, split: bool) -> Target:
     else:
         ports = {svc: free_port() for svc in GRPC_SERVICES}
         env.update({f"TOKENYARD_{svc.upper()}_ADDR": f"127.0.0.1:{p}" for svc, p in ports.items()})
+        env["TOKENYARD_INTERNAL_SECRET"] = secrets.token_urlsafe(32)  # what the split services present
         for svc in GRPC_SERVICES:
             procs.append(Proc.spawn(svc, [*cmd, "serve", svc, "--listen", f"127.0.0.1:{ports[svc]}"], work, env))
             wait_port(ports[svc], 90, procs[-1])

@@ -43,6 +43,18 @@ def _settings(**overrides: object):  # type: ignore[no-untyped-def]
     return settings, catalog
 
 
+def _with_internal_secret(settings, services: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """The settings with this process's internal service credential; one line and exit 2 when a split process
+    lacks TOKENYARD_INTERNAL_SECRET."""
+    from tokenyard.internal import MissingInternalSecret, with_internal_secret
+
+    try:
+        return with_internal_secret(settings, services)
+    except MissingInternalSecret as exc:
+        typer.echo(f"tokenyard: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _asyncio_run(coro) -> None:  # type: ignore[no-untyped-def]
     """asyncio.run on uvloop when it is installed (it is, with uvicorn[standard]): a faster event loop."""
     try:
@@ -144,6 +156,7 @@ def up(
 
     settings, catalog = _settings(config=config, http_listen=http_listen, grpc_listen=grpc_listen,
                                   data_dir=data_dir)
+    settings = _with_internal_secret(settings, SERVICES)
     logs.setup(settings.log_level)
     _asyncio_run(_run(settings, catalog, SERVICES, http=True))
 
@@ -156,7 +169,8 @@ def serve(
     metrics_listen: Annotated[Optional[str], typer.Option(
         help="HOST:PORT serving Prometheus /metrics (gRPC services; the facade serves it on its own port).")] = None,
 ) -> None:
-    """Start one service alone (split deployment). Other services are found via TOKENYARD_<SERVICE>_ADDR."""
+    """Start one service alone (split deployment). Other services are found via TOKENYARD_<SERVICE>_ADDR; every
+    process needs the same TOKENYARD_INTERNAL_SECRET."""
     from tokenyard import logs
 
     if service not in SERVE_CHOICES:
@@ -164,10 +178,12 @@ def serve(
         raise typer.Exit(2)
     if service == "http":
         settings, catalog = _settings(config=config, http_listen=listen)
+        settings = _with_internal_secret(settings, ())
         logs.setup(settings.log_level)
         _asyncio_run(_run(settings, catalog, (), http=True))
         return
     settings, catalog = _settings(config=config, grpc_listen=listen, metrics_listen=metrics_listen)
+    settings = _with_internal_secret(settings, (service,))
     logs.setup(settings.log_level)
     _asyncio_run(_run(settings, catalog, (service,), http=False))
 

@@ -101,13 +101,15 @@ class Runtime:
         self.parts["tenancy"] = tenancy
         if "auth" in local:
             registrars.append(auth_registrar(AuthServicer(self.parts["auth_service"], authenticator,
-                                                          feed=tenancy.revocation_feed)))
+                                                          feed=tenancy.revocation_feed,
+                                                          internal_secret=s.internal_secret)))
         if "config" in local:
             deployments, closers = start_deployments(s, sessions, self.parts.get("auth_service"), self._channel)
             self._closers[:0] = closers
             self.parts["deployments"] = deployments
             registrars.append(config_registrar(ConfigServicer(self.catalog, authenticator, tenancy.config_service,
-                                                              tenancy.change_feed, deployments)))
+                                                              tenancy.change_feed, deployments,
+                                                              internal_secret=s.internal_secret)))
         if "metering" in local:
             metering = build_metering(self.catalog, sessions, s.resolved_credit_holds())
             self.parts["metering_service"] = metering
@@ -115,7 +117,7 @@ class Runtime:
             self._closers.append(sweeper.cancel)
             registrars.append(metering_registrar(MeteringServicer(
                 metering, authenticator, app_owners=ConfigAppOwners(self._channel("config")),
-                limiter=self._limiter())))
+                limiter=self._limiter(), internal_secret=s.internal_secret)))
         if "inference" in local:
             router = await self._router(authenticator)
             self.parts["inference_servicer"] = InferenceServicer(router, IdempotencyStore(sessions))
@@ -144,7 +146,7 @@ class Runtime:
             metering = self.parts["metering_service"]
             credits = metering.credits
         else:
-            metering = credits = MeteringClient(self._channel("metering"), self.settings.admin_key)
+            metering = credits = MeteringClient(self._channel("metering"), self.settings.internal_secret)
         sink = await build_sink(self.settings, metering.record)
         self._closers.insert(0, sink.stop)
         self.parts["usage_sink"] = sink
@@ -168,8 +170,8 @@ class Runtime:
             metering = self.parts["metering_service"]
             credits, recorder = LocalCredits(metering), metering.record
         else:
-            credits = GrpcCredits(self._channel("metering"), self.settings.admin_key)
-            recorder = MeteringClient(self._channel("metering"), self.settings.admin_key).record
+            credits = GrpcCredits(self._channel("metering"), self.settings.internal_secret)
+            recorder = MeteringClient(self._channel("metering"), self.settings.internal_secret).record
         videojobs = build_videojobs(self.settings, self.catalog, self.parts["sessions"], authenticator, credits,
                                     recorder, app_owner=self.parts["tenancy"].app_cache.owner)
         videojobs.pool.start()

@@ -1,10 +1,12 @@
 """Typed process settings, read from TOKENYARD_* environment variables (never at import time)."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SERVICES = ("auth", "config", "inference", "embeddings", "videojobs", "metering")
@@ -19,7 +21,13 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy async URL; default sqlite+aiosqlite in data_dir.")
     config: Path | None = Field(None, description="YAML file loaded on top of the default catalog.")
     admin_key: str = Field("", description="Bootstrap admin API key; generated and printed once if unset.")
-    secret_key: str = Field("", description="Key material for secrets sealed in the database (default: admin key).")
+    secret_key: str = Field("", description="Key material for secrets sealed in the database (deployment upstream "
+                            "keys); default: a random key kept in data_dir/secret.key (0600).")
+    internal_secret: str = Field("", description="Secret the services present to each other (never the admin key); "
+                                 "required and the same on every process when split, random in memory all-in-one.")
+    deploy_key_envs: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=dict, description='JSON {"TOKENYARD_DEPLOY_X": ["account", ...]}: the accounts whose '
+        "deployments may name that env var as `upstream.api_key_env`.")
     grpc_listen: str = "127.0.0.1:50051"
     http_listen: str = "127.0.0.1:8080"
     redis_url: str = ""
@@ -76,6 +84,34 @@ class Settings(BaseSettings):
     embeddings_addr: str = ""
     videojobs_addr: str = ""
     metering_addr: str = ""
+
+    @field_validator("internal_secret")
+    @classmethod
+    def _long_secret(cls, v: str, info: ValidationInfo) -> str:
+        if v and len(v) < 32:
+            raise ValueError("must be at least 32 characters (e.g. python -c \"import secrets; "
+                             "print(secrets.token_urlsafe(32))\")")
+        if v and v == info.data.get("admin_key"):
+            raise ValueError("must differ from TOKENYARD_ADMIN_KEY")
+        return v
+
+    @field_validator("deploy_key_envs", mode="before")
+    @classmethod
+    def _json_object(cls, v: object) -> object:
+        if isinstance(v, str):
+            try:
+                return json.loads(v) if v.strip() else {}
+            except ValueError:
+                raise ValueError('must be a JSON object such as {"TOKENYARD_DEPLOY_X": ["account"]}') from None
+        return v
+
+    @field_validator("deploy_key_envs")
+    @classmethod
+    def _deploy_env_names(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        bad = [name for name in v if not re.fullmatch(r"TOKENYARD_DEPLOY_[A-Z0-9_]{1,100}", name)]
+        if bad:
+            raise ValueError(f"keys must be env var names starting with TOKENYARD_DEPLOY_ (A-Z, 0-9, _): {bad}")
+        return v
 
     @field_validator("egress_allow", "cors_origins", mode="before")
     @classmethod

@@ -54,7 +54,7 @@ class Tenancy:
         """Build and start every background part this process needs."""
         config_service = ConfigService(sessions, catalog) if "config" in services else None
         loader = (config_service.snapshot if config_service is not None
-                  else ConfigClient(channel("config"), settings.admin_key).snapshot)
+                  else ConfigClient(channel("config"), settings.internal_secret).snapshot)
         t = cls(app_cache=AppCache(loader, ttl=settings.key_cache_ttl_seconds), config_service=config_service)
         await t._start_auth(settings, sessions, authenticator, auth_service, channel)
         await t._start_config(settings, services, sessions, channel)
@@ -74,7 +74,7 @@ class Tenancy:
             self._stoppers.append(self.revocation_feed.stop)
             tracker = KeyUseTracker(auth_service.record_key_use)
         else:
-            client = AuthClient(channel("auth"), settings.admin_key)
+            client = AuthClient(channel("auth"), settings.internal_secret)
             follower = StreamFollower(client.watch_revocations, revoked, authenticator.clear)
             follower.start()
             self._stoppers.append(follower.stop)
@@ -93,7 +93,7 @@ class Tenancy:
             await self.change_feed.start()
             self._stoppers.append(self.change_feed.stop)
         elif services & {"inference", "auth"}:
-            client = ConfigClient(channel("config"), settings.admin_key)
+            client = ConfigClient(channel("config"), settings.internal_secret)
             follower = StreamFollower(client.watch_changes, changed, self.app_cache.clear)
             follower.start()
             self._stoppers.append(follower.stop)

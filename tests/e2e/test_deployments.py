@@ -14,6 +14,7 @@ from tests.fakes import FakeOpenAI
 from tests.harness.gateway import Gateway
 
 MODEL = "gemma4:26b"
+KEY_ENVS = '{"TOKENYARD_DEPLOY_GEMMA_KEY": ["admin"]}'  # the operator lets the admin account use that variable
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,8 @@ def fake() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gateway = Gateway(workdir=tmp_path_factory.mktemp("deployments"),
-                      env={"TOKENYARD_EGRESS_ALLOW": "127.0.0.1", "TOKENYARD_DEPLOY_GEMMA_KEY": "sk-instance-key"})
+                      env={"TOKENYARD_EGRESS_ALLOW": "127.0.0.1", "TOKENYARD_DEPLOY_GEMMA_KEY": "sk-instance-key",
+                           "TOKENYARD_DEPLOY_KEY_ENVS": KEY_ENVS})
     try:
         yield gateway.start()
     finally:
@@ -81,7 +83,8 @@ def test_lifecycle_pending_ready_use_extend_stop(gw: Gateway, fake: FakeOpenAI) 
     admin = gw.http()
     dep = create(admin, fake.base_url)
     assert dep["state"] == "pending" and dep["id"].startswith("dep_") and dep["key"] is None
-    assert dep["upstream"] == {"kind": "openai", "base_url": fake.base_url, "api_key_env": "TOKENYARD_DEPLOY_GEMMA_KEY"}
+    assert dep["upstream"] == {"kind": "openai", "base_url": fake.base_url, "api_key_env": "TOKENYARD_DEPLOY_GEMMA_KEY",
+                               "has_api_key": False}
     time.sleep(0.8)
     early = admin.get(f"/v1/deployments/{dep['id']}").json()
     assert early["state"] == "pending" and early["key"] is None and "503" in (early["last_error"] or "")
@@ -191,7 +194,8 @@ def test_split_mode_deployment_and_passthrough(make_gateway: Callable[..., Gatew
     facade's passthrough finds the app and meters through Config/Auth/Metering services."""
     with FakeOpenAI(require_api_key="sk-instance-key", models=[MODEL]) as fake:
         gw = make_gateway(config={"providers": {"byo": {"kind": "openai", "base_url": fake.base_url}}}, split=True,
-                          env={"TOKENYARD_EGRESS_ALLOW": "127.0.0.1", "TOKENYARD_DEPLOY_GEMMA_KEY": "sk-instance-key"})
+                          env={"TOKENYARD_EGRESS_ALLOW": "127.0.0.1", "TOKENYARD_DEPLOY_GEMMA_KEY": "sk-instance-key",
+                           "TOKENYARD_DEPLOY_KEY_ENVS": KEY_ENVS})
         admin = gw.http()
         dep = create(admin, fake.base_url)
         key = wait_ready(admin, dep["id"])["key"]

@@ -13,7 +13,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.harness.gateway import ADMIN_KEY, Gateway, free_port
+from tests.harness.gateway import ADMIN_KEY, INTERNAL_SECRET, Gateway, free_port
 
 PROMPT = "zebra-quartz-7781 tell me about the moon"
 WRONG_KEY = "ty_sk_wrong-secret-key-9f8e7d6c5b4a39281706"
@@ -140,7 +140,7 @@ def test_logs_are_json_with_request_ids_and_never_hold_keys_or_prompts(make_gate
 def test_a_service_alone_serves_its_metrics_on_metrics_listen(tmp_path: Path) -> None:
     grpc_port, metrics_port = free_port(), free_port()
     env = {"PATH": "/usr/bin:/bin", "TOKENYARD_ADMIN_KEY": ADMIN_KEY, "TOKENYARD_DATA_DIR": str(tmp_path),
-           "PYTHONPATH": ":".join(sys.path)}
+           "TOKENYARD_INTERNAL_SECRET": INTERNAL_SECRET, "PYTHONPATH": ":".join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-m", "tokenyard", "serve", "config", "--listen",
                              f"127.0.0.1:{grpc_port}", "--metrics-listen", f"127.0.0.1:{metrics_port}"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)

@@ -15,6 +15,8 @@ import httpx
 import yaml
 
 ADMIN_KEY = "ty_sk_test-admin-key-0123456789abcdefghijklmnop"
+INTERNAL_SECRET = "test-internal-secret-0123456789abcdefghijklmnop"
+"""What split processes present to each other (all-in-one generates its own in memory)."""
 GRPC_SERVICES = ("auth", "config", "metering", "embeddings", "videojobs", "inference")
 
 
@@ -58,6 +60,8 @@ class Gateway:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENYARD_")}
         env.update({"TOKENYARD_ADMIN_KEY": ADMIN_KEY, "TOKENYARD_DATA_DIR": str(self.workdir / "data"),
                     "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+        if self.split:
+            env["TOKENYARD_INTERNAL_SECRET"] = INTERNAL_SECRET
         if self.config is not None:
             path = self.workdir / "config.yaml"
             path.write_text(yaml.safe_dump(self.config))

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import grpc
 import pytest
 from sqlalchemy import text
 from tokenyard.auth.cache import CachedAuthenticator
@@ -23,7 +24,8 @@ from tokenyard.config.changes import ChangeFeed
 from tokenyard.config.model import AppConfig
 from tokenyard.config.service import ConfigService
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.grpcutil import channel, create_server
+from tokenyard.auth.v1.auth_service_pb2 import WatchRevocationsRequest
+from tokenyard.grpcutil import auth_metadata, channel, create_server, from_rpc_error
 from tokenyard.principal import Principal, PrincipalKind
 from tokenyard.tablefeed import latest_seq
 
@@ -32,6 +34,7 @@ from tests.integration.tenancy_db import fresh_database
 from tests.jwt_helpers import JWT_SECRET, hs256
 
 ADMIN_SECRET = "ty_sk_integration-admin-0123456789abcdefghij"
+INTERNAL_SECRET = "integration-internal-secret-0123456789abcdef"
 CATALOG = load_catalog()
 
 
@@ -59,6 +62,16 @@ async def kind_of(coro: object) -> ErrorKind:
     with pytest.raises(GatewayError) as info:
         await coro  # type: ignore[misc]
     return info.value.kind
+
+
+async def _first(call: object) -> object:
+    """The first message of a server stream; a failed call as GatewayError."""
+    try:
+        return await anext(aiter(call))  # type: ignore[call-overload]
+    except grpc.RpcError as exc:
+        raise from_rpc_error(exc) from None
+    finally:
+        call.cancel()  # type: ignore[attr-defined]
 
 
 async def test_jwt_user_is_provisioned_and_stored_keys_hold_no_usable_secret(db: tuple[str, object]) -> None:
@@ -218,10 +231,11 @@ async def test_watch_revocations_over_grpc_feeds_a_remote_cache(tmp_path: Path) 
         local_cache = CachedAuthenticator(auth.authenticate)
         feed = RevocationFeed(sessions, lambda e: local_cache.invalidate(e.key_hash))  # type: ignore[arg-type]
         await feed.start()
-        server, port = await create_server([registrar(AuthServicer(auth, local_cache, feed=feed))], "127.0.0.1:0")
+        server, port = await create_server([registrar(AuthServicer(auth, local_cache, feed=feed,
+                                                                  internal_secret=INTERNAL_SECRET))], "127.0.0.1:0")
         ch = channel(f"127.0.0.1:{port}")
         remote = CachedAuthenticator(AuthClient(ch).authenticate)
-        follower = StreamFollower(AuthClient(ch, ADMIN_SECRET).watch_revocations,
+        follower = StreamFollower(AuthClient(ch, INTERNAL_SECRET).watch_revocations,
                                   lambda e: remote.invalidate(e.key_hash), remote.clear)
         try:
             follower.start()
@@ -233,8 +247,11 @@ async def test_watch_revocations_over_grpc_feeds_a_remote_cache(tmp_path: Path) 
             await asyncio.sleep(0.8)
             assert await kind_of(remote.authenticate(secret)) is ErrorKind.UNAUTHENTICATED
             _, user_secret = await auth.create_key(alice, name="u", scopes=["ai:gateway"])
-            denied = AuthClient(ch, user_secret).watch_revocations(0)
-            assert await kind_of(anext(denied)) is ErrorKind.PERMISSION_DENIED
+            wrong = AuthClient(ch, user_secret).watch_revocations(0)  # a user key is no internal secret
+            assert await kind_of(anext(wrong)) is ErrorKind.UNAUTHENTICATED
+            stub = AuthClient(ch).stub
+            call = stub.WatchRevocations(WatchRevocationsRequest(), metadata=auth_metadata(user_secret))
+            assert await kind_of(_first(call)) is ErrorKind.PERMISSION_DENIED
         finally:
             await follower.stop()
             await feed.stop()

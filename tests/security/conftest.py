@@ -72,7 +72,7 @@ class SecEnv:
         assert r.status_code == 202, r.text
         t.video = r.json()["id"]
         r = http.post("/v1/deployments", json={"model": "sec-model", "hours": 1, "upstream": {
-            "kind": "openai", "base_url": self.fake.base_url, "api_key_env": "TOKENYARD_DEPLOY_SEC_KEY"}})
+            "kind": "openai", "base_url": self.fake.base_url, "api_key": PROVIDER_KEY}})
         assert r.status_code == 201, r.text
         t.deployment = r.json()["id"]
         return t

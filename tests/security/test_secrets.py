@@ -25,7 +25,7 @@ def _all_secrets(sec: SecEnv, tenants: tuple[Tenant, Tenant]) -> list[str]:
 def _deployment_secret(sec: SecEnv, t: Tenant) -> str:
     """A new deployment of the tenant: wait until ready and read its one-time default key."""
     r = t.http.post("/v1/deployments", json={"model": "sec-model", "hours": 1, "upstream": {
-        "kind": "openai", "base_url": sec.fake.base_url, "api_key_env": "TOKENYARD_DEPLOY_SEC_KEY"}})
+        "kind": "openai", "base_url": sec.fake.base_url, "api_key": PROVIDER_KEY}})
     assert r.status_code == 201, r.text
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -52,15 +52,15 @@ class Passthrough:
             channels.setdefault(addr, channel(addr))
             return channels[addr]
 
-        config = ConfigClient(ch("config"), settings.admin_key)
+        config = ConfigClient(ch("config"), settings.internal_secret)
         apps = AppCache(config.snapshot, ttl=settings.key_cache_ttl_seconds)
-        auth_client = AuthClient(ch("auth"), settings.admin_key)
+        auth_client = AuthClient(ch("auth"), settings.internal_secret)
         auth = CachedAuthenticator(auth_client.authenticate, ttl=settings.key_cache_ttl_seconds)
         followers = [StreamFollower(config.watch_changes, lambda e: apps.invalidate(e.id), apps.clear),
                      StreamFollower(auth_client.watch_revocations, lambda e: auth.invalidate(e.key_hash), auth.clear)]
         own_sink = sink is None
         if sink is None:
-            sink = UsageSink(MeteringClient(ch("metering"), settings.admin_key).record)
+            sink = UsageSink(MeteringClient(ch("metering"), settings.internal_secret).record)
         http = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
                                  limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
         for f in followers:

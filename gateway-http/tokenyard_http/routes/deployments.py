@@ -28,7 +28,7 @@ def deployment_out(d: pb.Deployment, secret: str = "") -> DeploymentOut:
     """Proto -> wire model."""
     return DeploymentOut(id=d.id, owner=d.owner, model=d.model, state=d.state,  # type: ignore[arg-type]
                          upstream=UpstreamOut(kind=d.upstream_kind, base_url=d.base_url,
-                                              api_key_env=d.api_key_env or None),
+                                              api_key_env=d.api_key_env or None, has_api_key=d.has_api_key),
                          created_at=from_ts(d, "created_at"), ends_at=from_ts(d, "ends_at"),  # type: ignore[arg-type]
                          ready_at=from_ts(d, "ready_at"), finished_at=from_ts(d, "finished_at"),
                          last_error=d.last_error or None, default_key_id=d.default_key_id or None, key=secret or None)
@@ -42,7 +42,7 @@ async def create_deployment(request: Request, c: Clients = Depends(clients)) -> 
     body = await read_json(request, DeploymentCreate)
     req = pb.CreateDeploymentRequest(model=body.model, upstream_kind=body.upstream.kind,
                                      base_url=body.upstream.base_url, api_key_env=body.upstream.api_key_env or "",
-                                     hours=float(body.hours))
+                                     api_key=body.upstream.api_key or "", hours=float(body.hours))
     resp = await c.config.CreateDeployment(req, metadata=md)
     return JSONResponse(deployment_out(resp.deployment).model_dump(mode="json"), status_code=201)
 

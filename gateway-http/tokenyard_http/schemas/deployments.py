@@ -20,8 +20,13 @@ class Upstream(_Closed):
     base_url: StrictStr = Field(min_length=1, max_length=2048,
                                 description="Base URL of the instance API, e.g. `https://host/v1`. Loopback, "
                                             "private and link-local addresses need TOKENYARD_EGRESS_ALLOW.")
+    api_key: StrictStr | None = Field(None, min_length=1, max_length=1000, repr=False,
+                                      description="The instance's API key: stored encrypted, sent only to "
+                                                  "`base_url`, never shown again.")
     api_key_env: StrictStr | None = Field(None, max_length=200,
-                                          description="Env var (TOKENYARD_DEPLOY_*) holding the instance's key.")
+                                          description="Env var (TOKENYARD_DEPLOY_*) holding the instance's key; "
+                                                      "only one the operator maps to your account "
+                                                      "(TOKENYARD_DEPLOY_KEY_ENVS), else 403.")
 
 
 class DeploymentCreate(_Closed):
@@ -50,6 +55,7 @@ class UpstreamOut(BaseModel):
     kind: str
     base_url: str
     api_key_env: str | None
+    has_api_key: bool = Field(False, description="True when the owner gave the instance's key (never shown).")
 
 
 class DeploymentOut(BaseModel):

@@ -10,16 +10,17 @@ from tokenyard.auth.convert import principal_from_pb, ts
 from tokenyard.auth.revocations import RevocationEvent
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
-from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.grpcutil import from_rpc_error
+from tokenyard.internal import internal_metadata
 from tokenyard.principal import Principal
 
 
 class AuthClient:
-    """Resolves credentials through a remote Auth service; internal RPCs use `credential` (the admin key)."""
+    """Resolves credentials through a remote Auth service; internal RPCs present `internal_secret`."""
 
-    def __init__(self, channel: grpc.aio.Channel, credential: str = "") -> None:
+    def __init__(self, channel: grpc.aio.Channel, internal_secret: str = "") -> None:
         self.stub = pb_grpc.AuthServiceStub(channel)
-        self._md = auth_metadata(credential) if credential else ()
+        self._md = internal_metadata(internal_secret) if internal_secret else ()
 
     async def authenticate(self, credential: str) -> Principal:
         """Remote Authenticate; errors come back as GatewayError."""

@@ -168,8 +168,9 @@ class AuthService:
                 q = q.where(older_than(ApiKey, cursor))
             return list((await s.execute(q)).scalars())
 
-    async def revoke_key(self, caller: Principal, key_id: str) -> ApiKey:
-        """Revoke one of the caller's keys (admins: any key). Unknown or foreign ids are NOT_FOUND.
+    async def revoke_key(self, caller: Principal, key_id: str, *, deployment_keys_only: bool = False) -> ApiKey:
+        """Revoke one of the caller's keys (admins: any key; `deployment_keys_only`: only keys bound to a
+        deployment). Unknown or foreign ids are NOT_FOUND.
         The revocation joins the feed in the same transaction, so every process drops the key within ~1 s."""
         if caller.app_id or caller.deployment_id:
             raise _denied("app and deployment keys cannot manage keys")
@@ -177,7 +178,8 @@ class AuthService:
             raise _denied("revoking keys needs the keys:write scope")
         async with self._sessions() as s, s.begin():
             key = await s.get(ApiKey, key_id)
-            if key is None or (key.account_id != caller.account_id and not caller.is_admin):
+            if key is None or (key.account_id != caller.account_id and not caller.is_admin) or (
+                    deployment_keys_only and not key.deployment_id):
                 raise GatewayError(ErrorKind.NOT_FOUND, f"No key {key_id!r}")
             if key.revoked_at is None:
                 mark_revoked(s, key, self._clock())

@@ -13,25 +13,30 @@ from tokenyard.auth.service import AuthService
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
 from tokenyard.changefeed import watch
-from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.grpcutil import credential_from, handles_errors
+from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.grpcutil import handles_errors
+from tokenyard.internal import KEY_MINTER, caller_of, is_internal, require_internal
 from tokenyard.paging import page_size, split_page
+from tokenyard.principal import Principal
 
 
 class AuthServicer(pb_grpc.AuthServiceServicer):
-    """Exposes AuthService over gRPC; callers of admin RPCs are authenticated from metadata."""
+    """Exposes AuthService over gRPC; callers are authenticated from metadata. The internal credential (see
+    tokenyard.internal) may follow revocations, record key use, and mint and revoke deployment keys."""
 
     def __init__(self, service: AuthService, authenticator: Authenticator, cache_ttl_seconds: int = 30,
-                 feed: RevocationFeed | None = None) -> None:
+                 feed: RevocationFeed | None = None, internal_secret: str = "") -> None:
         self._service = service
         self._auth = authenticator
         self._ttl = cache_ttl_seconds
         self._feed = feed
+        self._internal = internal_secret
+
+    async def _caller(self, context: grpc.aio.ServicerContext, *, internal: bool = False) -> Principal:
+        return await caller_of(context, self._auth, self._internal, internal=internal)
 
     async def _admin(self, context: grpc.aio.ServicerContext) -> None:
-        caller = await self._auth.authenticate(credential_from(context))
-        if not caller.is_admin:
-            raise GatewayError(ErrorKind.PERMISSION_DENIED, "internal RPC: needs the admin scope")
+        require_internal(await self._caller(context, internal=True))
 
     @handles_errors
     async def Authenticate(self, request: pb.AuthenticateRequest, context: grpc.aio.ServicerContext
@@ -42,7 +47,9 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
     @handles_errors
     async def CreateKey(self, request: pb.CreateKeyRequest, context: grpc.aio.ServicerContext
                         ) -> pb.CreateKeyResponse:
-        caller = await self._auth.authenticate(credential_from(context))
+        caller = await self._caller(context, internal=True)
+        if is_internal(caller):
+            caller = _deployment_key_request(request)
         row, secret = await self._service.create_key(
             caller, name=request.name, scopes=list(request.scopes), app_id=request.app_id,
             deployment_id=request.deployment_id, expires_at=from_ts(request, "expires_at"), rpm=request.rpm,
@@ -52,7 +59,7 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
     @handles_errors
     async def ListKeys(self, request: pb.ListKeysRequest, context: grpc.aio.ServicerContext
                        ) -> pb.ListKeysResponse:
-        caller = await self._auth.authenticate(credential_from(context))
+        caller = await self._caller(context)
         size = page_size(request.page)
         rows = await self._service.list_keys(caller, app_id=request.app_id, deployment_id=request.deployment_id,
                                              include_revoked=request.include_revoked,
@@ -63,8 +70,11 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
     @handles_errors
     async def RevokeKey(self, request: pb.RevokeKeyRequest, context: grpc.aio.ServicerContext
                         ) -> pb.RevokeKeyResponse:
-        caller = await self._auth.authenticate(credential_from(context))
-        row = await self._service.revoke_key(caller, request.id)
+        caller = await self._caller(context, internal=True)
+        if is_internal(caller):  # a deployment's keys, when it ends
+            row = await self._service.revoke_key(KEY_MINTER, request.id, deployment_keys_only=True)
+        else:
+            row = await self._service.revoke_key(caller, request.id)
         return pb.RevokeKeyResponse(key=key_to_pb(row))
 
     @handles_errors
@@ -86,6 +96,16 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
         await self._admin(context)
         uses = {u.key_id: u.used_at.ToDatetime(tzinfo=dt.UTC) for u in request.uses}
         return pb.RecordKeyUseResponse(updated=await self._service.record_key_use(uses))
+
+
+def _deployment_key_request(request: pb.CreateKeyRequest) -> Principal:
+    """The acting principal for the internal credential's CreateKey: only a deployment's key for its owner."""
+    if not request.deployment_id or not request.account_id or request.app_id:
+        raise invalid("the internal credential only creates deployment keys (deployment_id and account_id)",
+                      "deployment_id")
+    if set(request.scopes) - {"ai:gateway"}:
+        raise invalid("deployment keys hold only the ai:gateway scope", "scopes")
+    return KEY_MINTER
 
 
 def registrar(servicer: AuthServicer):  # type: ignore[no-untyped-def]

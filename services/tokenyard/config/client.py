@@ -11,15 +11,16 @@ from tokenyard.config.model import AppSnapshot
 from tokenyard.config.v1 import config_service_pb2 as pb
 from tokenyard.config.v1 import config_service_pb2_grpc as pb_grpc
 from tokenyard.errors import ErrorKind
-from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.grpcutil import from_rpc_error
+from tokenyard.internal import internal_metadata
 
 
 class ConfigClient:
-    """Reads apps with the internal (admin) credential."""
+    """Reads apps with the internal credential."""
 
-    def __init__(self, channel: grpc.aio.Channel, credential: str) -> None:
+    def __init__(self, channel: grpc.aio.Channel, internal_secret: str) -> None:
         self.stub = pb_grpc.ConfigServiceStub(channel)
-        self._md = auth_metadata(credential)
+        self._md = internal_metadata(internal_secret)
 
     async def snapshot(self, app_id: str) -> AppSnapshot | None:
         """An app and its config; None when there is no such app."""

@@ -11,6 +11,7 @@ from tokenyard.changefeed import watch
 from tokenyard.config.catalog_view import list_models, model_to_pb
 from tokenyard.config.changes import ChangeFeed
 from tokenyard.config.convert import app_to_pb, config_from_pb, config_to_pb
+from tokenyard.config.model import AppSnapshot
 from tokenyard.config.service import ConfigService
 from tokenyard.config.v1 import config_service_pb2 as pb
 from tokenyard.config.v1 import config_service_pb2_grpc as pb_grpc
@@ -18,25 +19,38 @@ from tokenyard.deployments.service import DeploymentService
 from tokenyard.deployments.servicer import DeploymentRpcs
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import credential_from, handles_errors
+from tokenyard.internal import caller_of, is_internal, require_internal
 from tokenyard.paging import page_size, split_page
 from tokenyard.principal import Principal
 
 
 class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
-    """The catalog (public) and, for authenticated callers, apps and their AI config, and deployments."""
+    """The catalog (public) and, for authenticated callers, apps and their AI config, and deployments. The
+    internal credential may read any app and its config, follow changes and resolve deployments."""
 
     def __init__(self, catalog: Catalog, authenticator: Authenticator, service: ConfigService | None = None,
-                 feed: ChangeFeed | None = None, deployments: DeploymentService | None = None) -> None:
+                 feed: ChangeFeed | None = None, deployments: DeploymentService | None = None,
+                 internal_secret: str = "") -> None:
         self._catalog = catalog
         self._auth = authenticator
         self._service = service
         self._feed = feed
         self._deployments = deployments
+        self._internal = internal_secret
 
-    async def _caller(self, context: grpc.aio.ServicerContext) -> tuple[Principal, ConfigService]:
+    async def _caller(self, context: grpc.aio.ServicerContext, *, internal: bool = False
+                      ) -> tuple[Principal, ConfigService]:
         if self._service is None:
             raise GatewayError(ErrorKind.UNAVAILABLE, "apps are not served by this process")
-        return await self._auth.authenticate(credential_from(context)), self._service
+        return await caller_of(context, self._auth, self._internal, internal=internal), self._service
+
+    @staticmethod
+    async def _any_app(svc: ConfigService, app_id: str) -> AppSnapshot:
+        """Any app, unchecked: for the internal credential (the app caches of other processes)."""
+        snap = await svc.snapshot(app_id)
+        if snap is None:
+            raise GatewayError(ErrorKind.NOT_FOUND, f"No app {app_id!r}")
+        return snap
 
     @handles_errors
     async def ListModels(self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
@@ -61,7 +75,9 @@ class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
 
     @handles_errors
     async def GetApp(self, request: pb.GetAppRequest, context: grpc.aio.ServicerContext) -> pb.GetAppResponse:
-        caller, svc = await self._caller(context)
+        caller, svc = await self._caller(context, internal=True)
+        if is_internal(caller):
+            return pb.GetAppResponse(app=app_to_pb((await self._any_app(svc, request.id)).app))
         return pb.GetAppResponse(app=app_to_pb(await svc.get_app(caller, request.id)))
 
     @handles_errors
@@ -81,7 +97,9 @@ class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
     @handles_errors
     async def GetAppConfig(self, request: pb.GetAppConfigRequest, context: grpc.aio.ServicerContext
                            ) -> pb.GetAppConfigResponse:
-        caller, svc = await self._caller(context)
+        caller, svc = await self._caller(context, internal=True)
+        if is_internal(caller):
+            return pb.GetAppConfigResponse(config=config_to_pb((await self._any_app(svc, request.app_id)).config))
         return pb.GetAppConfigResponse(config=config_to_pb(await svc.get_app_config(caller, request.app_id)))
 
     @handles_errors
@@ -94,9 +112,7 @@ class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
     @handles_errors
     async def WatchChanges(self, request: pb.WatchChangesRequest, context: grpc.aio.ServicerContext
                            ) -> AsyncIterator[pb.WatchChangesResponse]:
-        caller = await self._auth.authenticate(credential_from(context))
-        if not caller.is_admin:
-            raise GatewayError(ErrorKind.PERMISSION_DENIED, "internal RPC: needs the admin scope")
+        require_internal(await caller_of(context, self._auth, self._internal, internal=True))
         if self._feed is None:
             raise GatewayError(ErrorKind.UNAVAILABLE, "change feed not running")
         async for event in watch(self._feed.broadcaster, self._feed.history, request.after_sequence):

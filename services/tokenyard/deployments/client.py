@@ -8,15 +8,16 @@ from tokenyard.config.v1 import config_service_pb2_grpc as pb_grpc
 from tokenyard.deployments.convert import deployment_from_pb
 from tokenyard.deployments.model import Deployment
 from tokenyard.errors import ErrorKind
-from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.grpcutil import from_rpc_error
+from tokenyard.internal import internal_metadata
 
 
 class DeploymentClient:
-    """ResolveDeployment over gRPC with the admin credential."""
+    """ResolveDeployment over gRPC with the internal credential."""
 
-    def __init__(self, channel: grpc.aio.Channel, credential: str) -> None:
+    def __init__(self, channel: grpc.aio.Channel, internal_secret: str) -> None:
         self._stub = pb_grpc.ConfigServiceStub(channel)
-        self._md = auth_metadata(credential)
+        self._md = internal_metadata(internal_secret)
 
     async def resolve(self, deployment_id: str) -> Deployment | None:
         """The deployment, or None when unknown."""
@@ -28,4 +29,4 @@ class DeploymentClient:
             if err.kind is ErrorKind.NOT_FOUND:
                 return None
             raise err from None
-        return deployment_from_pb(resp.deployment)
+        return deployment_from_pb(resp.deployment, resp.upstream_api_key)

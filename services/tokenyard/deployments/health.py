@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import httpx
 
@@ -30,14 +29,13 @@ class HealthChecker:
     """
 
     def __init__(self, service: DeploymentService, http: httpx.AsyncClient, *, interval: float = 0.5,
-                 pending_timeout: float = 900.0, max_backoff: float = 10.0, env: Mapping[str, str] | None = None,
+                 pending_timeout: float = 900.0, max_backoff: float = 10.0,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self._svc = service
         self._http = http
         self._interval = interval
         self._pending_timeout = dt.timedelta(seconds=pending_timeout)
         self._max_backoff = max_backoff
-        self._env = env if env is not None else os.environ
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
@@ -94,7 +92,7 @@ class HealthChecker:
             await self._svc.egress.check(row.base_url, "upstream.base_url")  # DNS may have changed since
         except GatewayError as err:
             return err.message
-        key = self._env.get(row.api_key_env, "") if row.api_key_env else ""
+        key = self._svc.upstream_key(row)
         try:
             resp = await self._http.get(join_url(row.base_url, "models"), headers=bearer(key),
                                         timeout=PROBE_TIMEOUT, follow_redirects=False)

@@ -5,16 +5,13 @@ from typing import Protocol
 
 import grpc
 
-from tokenyard.auth.service import ADMIN_ACCOUNT, ADMIN_KEY_ID, AuthService
+from tokenyard.auth.service import AuthService
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.grpcutil import auth_metadata, from_rpc_error
-from tokenyard.principal import Principal, PrincipalKind
+from tokenyard.grpcutil import from_rpc_error
+from tokenyard.internal import KEY_MINTER, internal_metadata
 
-INTERNAL = Principal(account_id=ADMIN_ACCOUNT, kind=PrincipalKind.PERSONAL_KEY, scopes=frozenset({"admin"}),
-                     key_id=ADMIN_KEY_ID)
-"""The Config service acting for itself (the same rights as the internal admin credential)."""
 KEY_SCOPES = ["ai:gateway"]
 
 
@@ -37,24 +34,24 @@ class LocalKeyIssuer:
         self._auth = auth
 
     async def create(self, owner: str, deployment_id: str, name: str) -> tuple[str, str, str]:
-        row, secret = await self._auth.create_key(INTERNAL, name=name, scopes=KEY_SCOPES, account_id=owner,
+        row, secret = await self._auth.create_key(KEY_MINTER, name=name, scopes=KEY_SCOPES, account_id=owner,
                                                   deployment_id=deployment_id)
         return row.id, secret, row.prefix
 
     async def revoke(self, key_id: str) -> None:
         try:
-            await self._auth.revoke_key(INTERNAL, key_id)
+            await self._auth.revoke_key(KEY_MINTER, key_id, deployment_keys_only=True)
         except GatewayError as err:
             if err.kind is not ErrorKind.NOT_FOUND:
                 raise
 
 
 class RemoteKeyIssuer:
-    """Uses a remote Auth service with the internal (admin) credential."""
+    """Uses a remote Auth service with the internal credential."""
 
-    def __init__(self, channel: grpc.aio.Channel, credential: str) -> None:
+    def __init__(self, channel: grpc.aio.Channel, internal_secret: str) -> None:
         self._stub = pb_grpc.AuthServiceStub(channel)
-        self._md = auth_metadata(credential)
+        self._md = internal_metadata(internal_secret)
 
     async def create(self, owner: str, deployment_id: str, name: str) -> tuple[str, str, str]:
         req = pb.CreateKeyRequest(name=name, scopes=KEY_SCOPES, deployment_id=deployment_id, account_id=owner)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from tokenyard.errors import invalid
 
@@ -14,8 +15,11 @@ TERMINAL = (STOPPED, FAILED, ENDED)
 UPSTREAM_KINDS = ("openai",)
 MAX_HOURS = 24 * 366
 API_KEY_ENV = re.compile(r"^TOKENYARD_DEPLOY_[A-Z0-9_]{1,100}$")
-"""Deployment upstream keys are read only from env vars with this prefix, so a user cannot make the gateway send
-any other secret it holds (a provider key, the admin key) to a URL of their choosing."""
+"""Deployment upstream keys are read only from env vars with this prefix, and only by the accounts the operator
+maps to each (TOKENYARD_DEPLOY_KEY_ENVS), so a user cannot make the gateway send a secret it holds to a URL of
+their choosing."""
+API_KEY = re.compile(r"^[\x21-\x7e]{1,1000}$")
+"""An owner's own upstream key: printable ASCII without spaces (it goes into an HTTP header as is)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class Deployment:
     default_key_id: str = ""
     ready_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    has_api_key: bool = False
+    api_key: str = field(default="", repr=False, compare=False)
+    """The key the Router sends upstream: only on values resolved for routing, never shown to anyone."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,12 @@ class DeploymentSpec:
     base_url: str
     api_key_env: str
     hours: float
+    api_key: str = field(default="", repr=False)
+
+
+def env_allowed(key_envs: Mapping[str, Sequence[str]], name: str, account: str) -> bool:
+    """True when the operator maps the env var `name` to `account` (TOKENYARD_DEPLOY_KEY_ENVS)."""
+    return account in key_envs.get(name, ())
 
 
 def check_hours(hours: float, field: str = "hours") -> float:
@@ -57,8 +70,9 @@ def check_hours(hours: float, field: str = "hours") -> float:
     return float(hours)
 
 
-def validate_spec(model: str, upstream_kind: str, base_url: str, api_key_env: str, hours: float) -> DeploymentSpec:
-    """The request with every field checked (the URL's SSRF check is separate and asynchronous)."""
+def validate_spec(model: str, upstream_kind: str, base_url: str, api_key_env: str, hours: float,
+                  api_key: str = "") -> DeploymentSpec:
+    """The request with every field checked (the URL's SSRF check and the env var's mapping are separate)."""
     model = (model or "").strip()
     if not model or len(model) > 200 or any(ord(c) < 0x20 for c in model):
         raise invalid("model must be 1 to 200 printable characters", "model")
@@ -69,4 +83,9 @@ def validate_spec(model: str, upstream_kind: str, base_url: str, api_key_env: st
     if api_key_env and not API_KEY_ENV.match(api_key_env):
         raise invalid("upstream.api_key_env must name an env var starting with TOKENYARD_DEPLOY_ "
                       "(A-Z, 0-9, _)", "upstream.api_key_env")
-    return DeploymentSpec(model, upstream_kind, base_url.rstrip("/"), api_key_env, check_hours(hours))
+    if api_key and not API_KEY.match(api_key):
+        raise invalid("upstream.api_key must be 1 to 1000 printable ASCII characters without spaces",
+                      "upstream.api_key")
+    if api_key and api_key_env:
+        raise invalid("send either upstream.api_key or upstream.api_key_env, not both", "upstream.api_key")
+    return DeploymentSpec(model, upstream_kind, base_url.rstrip("/"), api_key_env, check_hours(hours), api_key)

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.auth.keygen import new_id
 from tokenyard.deployments.keys import KeyIssuer
-from tokenyard.deployments.model import LIVE, PENDING, READY, STOPPED, Deployment, check_hours, validate_spec
+from tokenyard.deployments.model import (
+    LIVE,
+    PENDING,
+    READY,
+    STOPPED,
+    Deployment,
+    check_hours,
+    env_allowed,
+    validate_spec,
+)
 from tokenyard.deployments.store import DeploymentStore, to_value
 from tokenyard.deployments.tables import DeploymentRow
 from tokenyard.egress import EgressGuard
@@ -41,14 +51,20 @@ def not_ready(dep: Deployment) -> GatewayError:
 
 class DeploymentService:
     """Deployments of the caller's account (admins: every account). State changes are DB-conditional, so several
-    processes (and the background checker) may act at once."""
+    processes (and the background checker) may act at once.
+
+    The upstream key is the owner's own (`api_key`, sealed at rest, never returned), or an operator env var
+    the operator maps to the owner's account in `key_envs` (TOKENYARD_DEPLOY_KEY_ENVS), read from `env`."""
 
     def __init__(self, sessions: async_sessionmaker, keys: KeyIssuer, egress: EgressGuard,
-                 clock: Callable[[], dt.datetime] = utcnow, box: SecretBox | None = None) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, box: SecretBox | None = None, *,
+                 key_envs: Mapping[str, Sequence[str]] | None = None, env: Mapping[str, str] | None = None) -> None:
         self.store = DeploymentStore(sessions, box)
         self.keys = keys
         self.egress = egress
         self._clock = clock
+        self._key_envs = key_envs or {}
+        self._env = env if env is not None else os.environ
 
     async def _owned(self, caller: Principal, deployment_id: str) -> DeploymentRow:
         _check_manager(caller)
@@ -58,17 +74,22 @@ class DeploymentService:
         return row
 
     async def create(self, caller: Principal, *, model: str, upstream_kind: str, base_url: str,
-                     api_key_env: str = "", hours: float) -> Deployment:
+                     api_key_env: str = "", hours: float, api_key: str = "") -> Deployment:
         """Register a deployment (`pending`); the health checker takes it from there."""
         _check_manager(caller)
-        spec = validate_spec(model, upstream_kind, base_url, api_key_env, hours)
+        spec = validate_spec(model, upstream_kind, base_url, api_key_env, hours, api_key)
+        if spec.api_key_env and not env_allowed(self._key_envs, spec.api_key_env, caller.account_id):
+            raise GatewayError(ErrorKind.PERMISSION_DENIED, f"upstream.api_key_env: {spec.api_key_env} is not "
+                               "mapped to your account by the operator (TOKENYARD_DEPLOY_KEY_ENVS); send your "
+                               "instance's own key in upstream.api_key instead", param="upstream.api_key_env")
         await self.egress.check(spec.base_url, "upstream.base_url")
         now = self._clock()
         row = DeploymentRow(id=new_id("dep"), owner=caller.account_id, model=spec.model,
                             upstream_kind=spec.upstream_kind, base_url=spec.base_url, api_key_env=spec.api_key_env,
                             state=PENDING, hours=spec.hours, created_at=now,
                             ends_at=now + dt.timedelta(hours=spec.hours), next_check_at=now, checks=0,
-                            last_error="", default_key_id="", pending_secret=None, keys_revoked=False)
+                            last_error="", default_key_id="", pending_secret=None, keys_revoked=False,
+                            upstream_key=self.store.seal(spec.api_key) if spec.api_key else None)
         await self.store.add(row)
         log.info("deployment %s of %s registered (%s at %s)", row.id, row.owner, row.model, row.base_url)
         return to_value(row)
@@ -121,9 +142,22 @@ class DeploymentService:
         return key_id, secret, prefix
 
     async def resolve(self, deployment_id: str) -> Deployment | None:
-        """Unchecked read for routing (None when unknown)."""
+        """Unchecked read for routing, with the upstream key (None when unknown)."""
         row = await self.store.get(deployment_id) if deployment_id.startswith("dep_") else None
-        return to_value(row) if row is not None else None
+        return to_value(row, self.upstream_key(row)) if row is not None else None
+
+    def upstream_key(self, row: DeploymentRow) -> str:
+        """The key to send to the instance: the owner's (unsealed), or the env var's value while the operator
+        still maps it to the owner; '' otherwise."""
+        if row.upstream_key:
+            key = self.store.open(row.upstream_key)
+            if not key:
+                log.warning("deployment %s: its upstream key does not open under this process's secret key "
+                            "(TOKENYARD_SECRET_KEY changed?)", row.id)
+            return key
+        if row.api_key_env and env_allowed(self._key_envs, row.api_key_env, row.owner):
+            return self._env.get(row.api_key_env, "")
+        return ""
 
     # ----- transitions (also used by the health checker) ---------------------------------------
     async def finish(self, deployment_id: str, state: str, error: str = "") -> bool:

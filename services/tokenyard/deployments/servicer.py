@@ -7,27 +7,33 @@ from tokenyard.config.v1 import config_service_pb2 as pb
 from tokenyard.deployments.convert import deployment_to_pb
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.grpcutil import credential_from, handles_errors
+from tokenyard.grpcutil import handles_errors
+from tokenyard.internal import caller_of, require_internal
 from tokenyard.principal import Principal
 
 
 class DeploymentRpcs:
-    """Needs `self._auth` (an Authenticator) and `self._deployments` (a DeploymentService or None)."""
+    """Needs `self._auth` (an Authenticator), `self._internal` (the internal secret) and `self._deployments` (a
+    DeploymentService or None). Only ResolveDeployment is open to the internal credential, and only to it."""
 
     _auth: object
+    _internal: str
     _deployments: DeploymentService | None
 
-    async def _deployment_caller(self, context: grpc.aio.ServicerContext) -> tuple[Principal, DeploymentService]:
+    async def _deployment_caller(self, context: grpc.aio.ServicerContext, *, internal: bool = False
+                                 ) -> tuple[Principal, DeploymentService]:
         if self._deployments is None:
             raise GatewayError(ErrorKind.UNAVAILABLE, "deployments are not served by this process")
-        return await self._auth.authenticate(credential_from(context)), self._deployments  # type: ignore[attr-defined]
+        caller = await caller_of(context, self._auth, self._internal, internal=internal)  # type: ignore[arg-type]
+        return caller, self._deployments
 
     @handles_errors
     async def CreateDeployment(self, request: pb.CreateDeploymentRequest, context: grpc.aio.ServicerContext
                                ) -> pb.CreateDeploymentResponse:
         caller, svc = await self._deployment_caller(context)
         dep = await svc.create(caller, model=request.model, upstream_kind=request.upstream_kind,
-                               base_url=request.base_url, api_key_env=request.api_key_env, hours=request.hours)
+                               base_url=request.base_url, api_key_env=request.api_key_env, hours=request.hours,
+                               api_key=request.api_key)
         return pb.CreateDeploymentResponse(deployment=deployment_to_pb(dep))
 
     @handles_errors
@@ -66,10 +72,9 @@ class DeploymentRpcs:
     @handles_errors
     async def ResolveDeployment(self, request: pb.ResolveDeploymentRequest, context: grpc.aio.ServicerContext
                                 ) -> pb.ResolveDeploymentResponse:
-        caller, svc = await self._deployment_caller(context)
-        if not caller.is_admin:
-            raise GatewayError(ErrorKind.PERMISSION_DENIED, "internal RPC: needs the admin scope")
+        caller, svc = await self._deployment_caller(context, internal=True)
+        require_internal(caller, admin=False)  # the answer carries the upstream key: no one else sees it
         dep = await svc.resolve(request.id)
         if dep is None:
             raise GatewayError(ErrorKind.NOT_FOUND, f"No deployment {request.id!r}")
-        return pb.ResolveDeploymentResponse(deployment=deployment_to_pb(dep))
+        return pb.ResolveDeploymentResponse(deployment=deployment_to_pb(dep), upstream_api_key=dep.api_key)

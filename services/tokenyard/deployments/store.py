@@ -11,20 +11,30 @@ from tokenyard.deployments.tables import DeploymentKeyRow, DeploymentRow
 from tokenyard.secretbox import SecretBox
 
 
-def to_value(row: DeploymentRow) -> Deployment:
-    """Row -> value (never the pending secret)."""
+def to_value(row: DeploymentRow, api_key: str = "") -> Deployment:
+    """Row -> value (never the pending secret; the upstream key only when given, for routing)."""
     return Deployment(id=row.id, owner=row.owner, model=row.model, upstream_kind=row.upstream_kind,
                       base_url=row.base_url, api_key_env=row.api_key_env, state=row.state,
                       created_at=row.created_at, ends_at=row.ends_at, last_error=row.last_error,
-                      default_key_id=row.default_key_id, ready_at=row.ready_at, finished_at=row.finished_at)
+                      default_key_id=row.default_key_id, ready_at=row.ready_at, finished_at=row.finished_at,
+                      has_api_key=bool(row.upstream_key), api_key=api_key)
 
 
 class DeploymentStore:
-    """All SQL about deployments (the pending default-key secret is stored sealed). Transitions are `UPDATE ... WHERE state IN (...)`: exactly one writer wins."""
+    """All SQL about deployments (the pending default-key secret and the upstream key are stored sealed).
+    Transitions are `UPDATE ... WHERE state IN (...)`: exactly one writer wins."""
 
     def __init__(self, sessions: async_sessionmaker, box: SecretBox | None = None) -> None:
         self._sessions = sessions
         self._box = box or SecretBox("")
+
+    def seal(self, secret: str) -> str:
+        """A secret as it may be stored."""
+        return self._box.seal(secret)
+
+    def open(self, sealed: str) -> str:
+        """A stored secret back ('' when it was sealed under another key)."""
+        return self._box.open(sealed)
 
     async def add(self, row: DeploymentRow) -> None:
         async with self._sessions() as s, s.begin():

@@ -10,7 +10,8 @@ from tokenyard.storage.types import Base, UTCDateTime, utcnow
 
 
 class DeploymentRow(Base):
-    """A self-hosted model instance. `pending_secret` holds the default key's secret only until it is read."""
+    """A self-hosted model instance. `pending_secret` holds the default key's secret only until it is read;
+    `upstream_key` the owner's own key for the instance. Both are sealed (tokenyard.secretbox), never plaintext."""
 
     __tablename__ = "deployments"
 
@@ -32,6 +33,7 @@ class DeploymentRow(Base):
     default_key_id: Mapped[str] = mapped_column(String(64), default="")
     pending_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
     keys_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    upstream_key: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class DeploymentKeyRow(Base):

@@ -15,7 +15,7 @@ from tokenyard.deployments.keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssue
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.egress import EgressGuard
 from tokenyard.inference.deployment_policy import DeploymentCache, DeploymentPolicy
-from tokenyard.secretbox import SecretBox
+from tokenyard.secretbox import box_for
 from tokenyard.settings import Settings
 
 
@@ -23,9 +23,10 @@ def start_deployments(settings: Settings, sessions: async_sessionmaker, auth_ser
                       channel: Callable[[str], grpc.aio.Channel]) -> tuple[DeploymentService, list[Any]]:
     """The service plus its running health checker; returns (service, closers)."""
     keys: KeyIssuer = (LocalKeyIssuer(auth_service) if auth_service is not None
-                       else RemoteKeyIssuer(channel("auth"), settings.admin_key))
-    service = DeploymentService(sessions, keys, EgressGuard(settings.egress_allow),
-                                box=SecretBox(settings.secret_key or settings.admin_key))
+                       else RemoteKeyIssuer(channel("auth"), settings.internal_secret))
+    box = box_for(settings.secret_key, settings.data_dir, legacy=[settings.admin_key])  # admin key: older seals
+    service = DeploymentService(sessions, keys, EgressGuard(settings.egress_allow), box=box,
+                                key_envs=settings.deploy_key_envs)
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=50), trust_env=False)
     checker = HealthChecker(service, http)
     checker.start()
@@ -35,5 +36,6 @@ def start_deployments(settings: Settings, sessions: async_sessionmaker, auth_ser
 def deployment_policy(settings: Settings, service: DeploymentService | None,
                       channel: Callable[[str], grpc.aio.Channel]) -> DeploymentPolicy:
     """The Router's policy, reading deployments in-process or from the Config service."""
-    resolve = service.resolve if service is not None else DeploymentClient(channel("config"), settings.admin_key).resolve
+    resolve = (service.resolve if service is not None
+               else DeploymentClient(channel("config"), settings.internal_secret).resolve)
     return DeploymentPolicy(DeploymentCache(resolve))

@@ -1,9 +1,8 @@
 """Request policy for deployment keys: they reach only their own deployment, for its one model."""
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from tokenyard.catalog import ModelSpec, ProviderSpec, Timeouts
 from tokenyard.deployments.model import READY, TERMINAL, Deployment
@@ -39,21 +38,21 @@ class DeploymentCache:
         return dep
 
 
-def target_of(dep: Deployment, env: Mapping[str, str]) -> UpstreamTarget:
-    """Where a deployment's calls go: its own endpoint, one retry, generous timeouts, its own circuit breaker."""
-    spec = ProviderSpec(kind=dep.upstream_kind, base_url=dep.base_url, api_key_env=dep.api_key_env,  # type: ignore[arg-type]
+def target_of(dep: Deployment) -> UpstreamTarget:
+    """Where a deployment's calls go: its own endpoint with the key Config resolved for it (the owner's own, or a
+    mapped operator env var), one retry, generous timeouts, its own circuit breaker."""
+    spec = ProviderSpec(kind=dep.upstream_kind, base_url=dep.base_url,  # type: ignore[arg-type]
                         timeouts=TIMEOUTS, max_retries=1)
     return UpstreamTarget(provider_id=f"deployment/{dep.id}", spec=spec, upstream_model=dep.model,
-                          api_key=spec.api_key(env))
+                          api_key=dep.api_key)
 
 
 class DeploymentPolicy:
     """Keys bound to a deployment: 404 unknown, 401 finished (its keys are revoked), 409 not ready, 400 when the
     body's `model` is not the deployment's; otherwise the call goes to the deployment's endpoint only."""
 
-    def __init__(self, deployments: DeploymentCache, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, deployments: DeploymentCache) -> None:
         self._deployments = deployments
-        self._env = env if env is not None else os.environ
 
     async def prepare(self, ctx: CallContext) -> None:
         dep_id = ctx.principal.deployment_id
@@ -74,7 +73,7 @@ class DeploymentPolicy:
                           f"not `{model}`", "model")
         ctx.model = ModelSpec(id=dep.model, type="chat", provider=f"deployment/{dep.id}", upstream_model=dep.model,
                               owned_by=dep.owner)
-        ctx.explicit_target = target_of(dep, self._env)
+        ctx.explicit_target = target_of(dep)
         ctx.response_metadata["x-tokenyard-deployment"] = dep.id
 
     async def admit(self, ctx: CallContext) -> None:

@@ -5,7 +5,8 @@ from collections.abc import Sequence
 
 import grpc
 
-from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.grpcutil import from_rpc_error
+from tokenyard.internal import internal_metadata
 from tokenyard.metering.convert import event_to_pb
 from tokenyard.metering.events import UsageEvent
 from tokenyard.metering.v1 import metering_service_pb2 as pb
@@ -13,11 +14,11 @@ from tokenyard.metering.v1 import metering_service_pb2_grpc as pb_grpc
 
 
 class MeteringClient:
-    """Talks to a remote Metering service with the internal (admin) credential."""
+    """Talks to a remote Metering service with the internal credential."""
 
-    def __init__(self, channel: grpc.aio.Channel, credential: str, timeout: float = 10.0) -> None:
+    def __init__(self, channel: grpc.aio.Channel, internal_secret: str, timeout: float = 10.0) -> None:
         self.stub = pb_grpc.MeteringServiceStub(channel)
-        self._md = auth_metadata(credential)
+        self._md = internal_metadata(internal_secret)
         self._timeout = timeout
 
     async def record(self, events: Sequence[UsageEvent]) -> int:

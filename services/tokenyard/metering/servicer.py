@@ -9,6 +9,7 @@ import grpc
 from tokenyard.auth.cache import Authenticator
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.grpcutil import credential_from, handles_errors
+from tokenyard.internal import caller_of, require_internal
 from tokenyard.metering import convert
 from tokenyard.metering.access import AppOwnerLookup, authorize_app_usage, date_range, parse_day
 from tokenyard.metering.credits import CreditStore
@@ -23,15 +24,17 @@ MAX_PAGE = 1000
 
 
 class MeteringServicer(pb_grpc.MeteringServiceServicer):
-    """Exposes MeteringService over gRPC. Recording, reservations and limits are for internal (admin) callers;
-    usage and balances are readable by their owners."""
+    """Exposes MeteringService over gRPC. Recording usage and credit reservations are for the internal credential
+    (and admins); limits, top-ups and plans for admins; usage and balances are readable by their owners."""
 
     def __init__(self, service: MeteringService, authenticator: Authenticator, *,
-                 app_owners: AppOwnerLookup | None = None, limiter: RateLimiter | None = None) -> None:
+                 app_owners: AppOwnerLookup | None = None, limiter: RateLimiter | None = None,
+                 internal_secret: str = "") -> None:
         self._service = service
         self._auth = authenticator
         self._owners = app_owners
         self._limiter = limiter
+        self._internal = internal_secret
 
     @property
     def _credits(self) -> CreditStore:
@@ -39,8 +42,12 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
             raise GatewayError(ErrorKind.UNAVAILABLE, "credits are not enabled")
         return self._service.credits
 
+    async def _internal_caller(self, context: grpc.aio.ServicerContext) -> None:
+        """The internal credential or an admin (what other services call)."""
+        require_internal(await caller_of(context, self._auth, self._internal, internal=True))
+
     async def _caller(self, context: grpc.aio.ServicerContext, *, admin: bool = False) -> Principal:
-        caller = await self._auth.authenticate(credential_from(context))
+        caller = await caller_of(context, self._auth, self._internal)
         if admin and not caller.is_admin:
             raise GatewayError(ErrorKind.PERMISSION_DENIED, "this call needs the admin scope")
         return caller
@@ -54,7 +61,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     @handles_errors
     async def RecordUsage(self, request: pb.RecordUsageRequest, context: grpc.aio.ServicerContext
                           ) -> pb.RecordUsageResponse:
-        await self._caller(context, admin=True)
+        await self._internal_caller(context)
         stored = await self._service.record([convert.event_from_pb(r) for r in request.records])
         return pb.RecordUsageResponse(stored=stored)
 
@@ -89,21 +96,21 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
 
     @handles_errors
     async def Reserve(self, request: pb.ReserveRequest, context: grpc.aio.ServicerContext) -> pb.ReserveResponse:
-        await self._caller(context, admin=True)
+        await self._internal_caller(context)
         amount = request.amount_nanos or request.amount_micros * 1000
         rid, left = await self._credits.reserve(request.account_id, amount, request.request_id)
         return pb.ReserveResponse(reservation_id=rid, remaining_nanos=left, remaining_micros=left // 1000)
 
     @handles_errors
     async def Settle(self, request: pb.SettleRequest, context: grpc.aio.ServicerContext) -> pb.SettleResponse:
-        await self._caller(context, admin=True)
+        await self._internal_caller(context)
         left = await self._credits.settle(request.reservation_id,
                                           request.amount_nanos or request.amount_micros * 1000)
         return pb.SettleResponse(remaining_nanos=left, remaining_micros=left // 1000)
 
     @handles_errors
     async def Release(self, request: pb.ReleaseRequest, context: grpc.aio.ServicerContext) -> pb.ReleaseResponse:
-        await self._caller(context, admin=True)
+        await self._internal_caller(context)
         released = await self._credits.release(request.reservation_id)
         return pb.ReleaseResponse(remaining_nanos=released, remaining_micros=released // 1000)
 

@@ -16,7 +16,8 @@ import grpc
 
 from tokenyard.catalog import ModelSpec
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.grpcutil import auth_metadata, from_rpc_error
+from tokenyard.grpcutil import from_rpc_error
+from tokenyard.internal import internal_metadata
 from tokenyard.metering.events import usd_to_micros
 from tokenyard.metering.v1 import metering_service_pb2 as mpb
 from tokenyard.metering.v1 import metering_service_pb2_grpc as mpb_grpc
@@ -77,11 +78,11 @@ class LocalCredits:
 
 
 class GrpcCredits:
-    """Calls Metering's Reserve/Settle/Release RPCs with the internal (admin) credential."""
+    """Calls Metering's Reserve/Settle/Release RPCs with the internal credential."""
 
-    def __init__(self, channel: grpc.aio.Channel, credential: str) -> None:
+    def __init__(self, channel: grpc.aio.Channel, internal_secret: str) -> None:
         self._stub = mpb_grpc.MeteringServiceStub(channel)
-        self._md = auth_metadata(credential)
+        self._md = internal_metadata(internal_secret)
         self.enabled = True
 
     async def _rpc(self, name: str, request: Any) -> Any:

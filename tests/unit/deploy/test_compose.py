@@ -131,6 +131,7 @@ def test_dockerfile_builds_the_package_on_python_3_11_slim() -> None:
 @pytest.mark.skipif(subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0
                     if shutil.which("docker") else True, reason="the docker compose plugin is not installed")
 def test_docker_compose_config_accepts_the_file() -> None:
-    env = {**os.environ, "TOKENYARD_ADMIN_KEY": "ty_sk_x", "POSTGRES_PASSWORD": "x"}
+    env = {**os.environ, "TOKENYARD_ADMIN_KEY": "ty_sk_x", "POSTGRES_PASSWORD": "x",
+           "TOKENYARD_INTERNAL_SECRET": "i" * 32, "TOKENYARD_SECRET_KEY": "s" * 32}
     done = subprocess.run(["docker", "compose", "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -15,8 +15,8 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 def dep(state: str) -> Deployment:
     return Deployment(id="dep_1", owner="alice", model="gemma4:26b", upstream_kind="openai",
-                      base_url="http://10.0.0.5:8000/v1", api_key_env="TOKENYARD_DEPLOY_X", state=state,
-                      created_at=NOW, ends_at=NOW)
+                      base_url="http://10.0.0.5:8000/v1", api_key_env="", state=state,
+                      created_at=NOW, ends_at=NOW, has_api_key=True, api_key="sk-inst")
 
 
 def ctx(model: str = "gemma4:26b", deployment_id: str = "dep_1") -> CallContext:
@@ -28,7 +28,7 @@ def ctx(model: str = "gemma4:26b", deployment_id: str = "dep_1") -> CallContext:
 def policy(found: Deployment | None) -> DeploymentPolicy:
     async def resolve(_: str) -> Deployment | None:
         return found
-    return DeploymentPolicy(DeploymentCache(resolve), env={"TOKENYARD_DEPLOY_X": "sk-inst"})
+    return DeploymentPolicy(DeploymentCache(resolve))
 
 
 async def test_ready_deployment_pins_the_target() -> None:

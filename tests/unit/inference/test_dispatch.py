@@ -265,7 +265,7 @@ async def test_explicit_target_is_the_only_one_tried(setup: Any) -> None:
 
     dispatcher, adapter, _, _ = setup
     ctx = ctx_for(dispatcher)
-    ctx.explicit_target = target_of(dep("ready"), {})
+    ctx.explicit_target = target_of(dep("ready"))
     adapter.script["deployment/dep_1"] = [err500(), err500(), err500()]
     with pytest.raises(GatewayError) as exc:
         await dispatcher.chat(ctx)

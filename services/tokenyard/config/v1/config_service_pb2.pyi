@@ -85,7 +85,7 @@ class Model(_message.Message):
     def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., provider: _Optional[str] = ..., provider_kind: _Optional[str] = ..., context_window: _Optional[int] = ..., dimensions: _Optional[int] = ..., pricing: _Optional[_Union[Pricing, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ..., owned_by: _Optional[str] = ..., sizes: _Optional[_Iterable[str]] = ..., max_seconds: _Optional[int] = ..., available: _Optional[bool] = ...) -> None: ...
 
 class Deployment(_message.Message):
-    __slots__ = ("id", "owner", "model", "upstream_kind", "base_url", "api_key_env", "state", "created_at", "ends_at", "last_error", "default_key_id", "ready_at", "finished_at")
+    __slots__ = ("id", "owner", "model", "upstream_kind", "base_url", "api_key_env", "state", "created_at", "ends_at", "last_error", "default_key_id", "ready_at", "finished_at", "has_api_key")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +99,7 @@ class Deployment(_message.Message):
     DEFAULT_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     READY_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    HAS_API_KEY_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     model: str
@@ -112,7 +113,8 @@ class Deployment(_message.Message):
     default_key_id: str
     ready_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., upstream_kind: _Optional[str] = ..., base_url: _Optional[str] = ..., api_key_env: _Optional[str] = ..., state: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., default_key_id: _Optional[str] = ..., ready_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    has_api_key: bool
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., upstream_kind: _Optional[str] = ..., base_url: _Optional[str] = ..., api_key_env: _Optional[str] = ..., state: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., default_key_id: _Optional[str] = ..., ready_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., has_api_key: _Optional[bool] = ...) -> None: ...
 
 class CreateAppRequest(_message.Message):
     __slots__ = ("name",)
@@ -205,18 +207,20 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ...) -> None: ...
 
 class CreateDeploymentRequest(_message.Message):
-    __slots__ = ("model", "upstream_kind", "base_url", "api_key_env", "hours")
+    __slots__ = ("model", "upstream_kind", "base_url", "api_key_env", "hours", "api_key")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     UPSTREAM_KIND_FIELD_NUMBER: _ClassVar[int]
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
     API_KEY_ENV_FIELD_NUMBER: _ClassVar[int]
     HOURS_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
     model: str
     upstream_kind: str
     base_url: str
     api_key_env: str
     hours: float
-    def __init__(self, model: _Optional[str] = ..., upstream_kind: _Optional[str] = ..., base_url: _Optional[str] = ..., api_key_env: _Optional[str] = ..., hours: _Optional[float] = ...) -> None: ...
+    api_key: str
+    def __init__(self, model: _Optional[str] = ..., upstream_kind: _Optional[str] = ..., base_url: _Optional[str] = ..., api_key_env: _Optional[str] = ..., hours: _Optional[float] = ..., api_key: _Optional[str] = ...) -> None: ...
 
 class CreateDeploymentResponse(_message.Message):
     __slots__ = ("deployment",)
@@ -303,10 +307,12 @@ class ResolveDeploymentRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class ResolveDeploymentResponse(_message.Message):
-    __slots__ = ("deployment",)
+    __slots__ = ("deployment", "upstream_api_key")
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_API_KEY_FIELD_NUMBER: _ClassVar[int]
     deployment: Deployment
-    def __init__(self, deployment: _Optional[_Union[Deployment, _Mapping]] = ...) -> None: ...
+    upstream_api_key: str
+    def __init__(self, deployment: _Optional[_Union[Deployment, _Mapping]] = ..., upstream_api_key: _Optional[str] = ...) -> None: ...
 
 class WatchChangesRequest(_message.Message):
     __slots__ = ("after_sequence",)

@@ -208,7 +208,8 @@ class ConfigServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResolveDeployment(self, request, context):
-        """Reads a deployment for routing (internal, admin only; never reveals the one-time key secret).
+        """Reads a deployment for routing, with its upstream key (internal credential only; never the one-time key
+        secret).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
