@@ -17,6 +17,7 @@ from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
 from tokenyard.metering.events import UsageEvent, usd_to_micros, usd_to_nanos
 from tokenyard.metering.sink import UsageSink
+from tokenyard.principal import bound_key_refused
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_messages, count_text
 
@@ -35,11 +36,13 @@ class Router:
     async def begin(self, credential: str, request: dict[str, Any], *, app_id: str = "",
                     request_id: str = "", kind: str = "chat") -> CallContext:
         """Authenticate and admit a call; returns its context (raises GatewayError when refused)."""
-        principal = await self._auth.authenticate(credential)
+        principal = await self._auth.authenticate(credential, inference=True)
         ctx = CallContext(request_id=request_id or new_request_id(), principal=principal, request=request,
                           app_id=app_id, kind=kind)
         for policy in self._policies:
             await policy.prepare(ctx)
+        if principal.bound and ctx.explicit_target is None:  # fail closed: only to its own deployment
+            raise GatewayError(ErrorKind.PERMISSION_DENIED, bound_key_refused(principal))
         name = ctx.request.get("model")
         if not name:
             raise invalid("`model` is required", "model")
