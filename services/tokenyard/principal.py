@@ -35,10 +35,22 @@ class Principal:
     """Unix time after which the credential is invalid (key expiry, JWT `exp`); 0 = never."""
 
     @property
+    def bound(self) -> bool:
+        """True for a key bound to a deployment: it reaches only inference on that deployment."""
+        return bool(self.deployment_id)
+
+    @property
     def is_admin(self) -> bool:
-        """Admins may do everything, on every account."""
-        return "admin" in self.scopes
+        """Admins may do everything, on every account (a deployment-bound key never is one)."""
+        return not self.bound and "admin" in self.scopes
 
     def has(self, scope: str) -> bool:
-        """True when the principal holds `scope` (admin implies all)."""
-        return self.is_admin or scope in self.scopes
+        """True when the principal holds `scope` (admin implies all). A deployment-bound key holds no scope:
+        its one right, inference on its deployment, is granted by the Router's deployment policy alone."""
+        return not self.bound and (self.is_admin or scope in self.scopes)
+
+
+def bound_key_refused(principal: Principal) -> str:
+    """Why a deployment-bound key is refused outside inference on its deployment (the 403 message)."""
+    return (f"This key is bound to deployment {principal.deployment_id!r}: it can only call "
+            "POST /v1/chat/completions with that deployment's model")

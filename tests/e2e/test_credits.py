@@ -104,7 +104,7 @@ def test_64_concurrent_requests_never_overspend_and_ledger_matches_usage(
 
 def test_allowance_topup_and_402_in_openai_shape(make_gateway: Callable[..., Gateway]) -> None:
     gw = make_gateway(config=config("0.041"))
-    _, key = create_key(gw, "bob")
+    _, key = create_key(gw, "bob", scopes=("ai:gateway", "usage:read"))  # it reads its balance below
     assert _chat(gw, key, max_tokens=200).status_code == 200
     with pytest.raises(openai.APIStatusError) as info:
         gw.openai(key=key).chat.completions.create(model="test/priced", messages=[{"role": "user", "content": "x"}])

@@ -7,13 +7,15 @@ from typing import Protocol
 
 from tokenyard.auth.keygen import hash_secret
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.principal import Principal
+from tokenyard.principal import Principal, bound_key_refused
 
 
 class Authenticator(Protocol):
-    """Anything that resolves a credential to a principal."""
+    """What every service asks to know its caller. Keys bound to a deployment are refused (403) unless
+    `inference` is set, which only the Router's model-call entry does; so a new route is closed to them by
+    default."""
 
-    async def authenticate(self, credential: str) -> Principal: ...
+    async def authenticate(self, credential: str, *, inference: bool = False) -> Principal: ...
 
 
 class CachedAuthenticator:
@@ -23,6 +25,8 @@ class CachedAuthenticator:
     by the revocation feed), so a revoked key stops working everywhere within the feed latency, not the TTL.
     An answer that was in flight while an invalidation happened is returned but not cached.
     `on_use(key_id)` is called for every successful key use (batched `last_used_at` tracking).
+    This is the gate every service of the process goes through: a deployment-bound key gets PERMISSION_DENIED
+    unless the caller passes `inference=True` (the Router, whose deployment policy confines the key).
     """
 
     def __init__(self, backend: Callable[[str], Awaitable[Principal]], ttl: float = 30.0,
@@ -39,8 +43,15 @@ class CachedAuthenticator:
         self._generation = 0
         self.on_use = on_use
 
-    async def authenticate(self, credential: str) -> Principal:
-        """The credential's principal, from cache when fresh."""
+    async def authenticate(self, credential: str, *, inference: bool = False) -> Principal:
+        """The credential's principal, from cache when fresh; 403 for a deployment-bound key unless
+        `inference`."""
+        principal = await self._principal(credential)
+        if principal.bound and not inference:
+            raise GatewayError(ErrorKind.PERMISSION_DENIED, bound_key_refused(principal))
+        return self._used(principal)
+
+    async def _principal(self, credential: str) -> Principal:
         if not credential:
             raise GatewayError(ErrorKind.UNAUTHENTICATED, "Missing API key: send `Authorization: Bearer <key>`")
         digest = hash_secret(credential)
@@ -49,7 +60,7 @@ class CachedAuthenticator:
         if hit is not None and hit[0] > now:
             if isinstance(hit[1], GatewayError):
                 raise hit[1]
-            return self._used(hit[1])
+            return hit[1]
         generation = self._generation
         try:
             principal = await self._backend(credential)
@@ -62,7 +73,7 @@ class CachedAuthenticator:
             expires = min(expires, now + principal.expires_at - self._wall())
         if generation == self._generation:
             self._store(digest, expires, principal)
-        return self._used(principal)
+        return principal
 
     def _used(self, principal: Principal) -> Principal:
         if self.on_use is not None and principal.key_id:

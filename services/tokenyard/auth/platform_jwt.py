@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,9 @@ from tokenyard.errors import ErrorKind, GatewayError
 
 ADMIN_CLAIM = "tokenyard_admin"
 """A JWT carrying `"tokenyard_admin": true` gets the admin scope (only the trusted issuer can mint it)."""
+SUBJECT = re.compile(r"^[A-Za-z0-9._~@|:+=-]{1,200}$")
+"""What a `sub` may be: it becomes an account id, which appears in paths (`/v1/{account}/{app}/...`) and
+logs, so no '/', '%', whitespace, control or non-ASCII characters (emails, UUIDs, `auth0|...` all fit)."""
 
 
 def _unauthenticated(message: str) -> GatewayError:
@@ -126,6 +130,6 @@ class JwtVerifier:
         except jwt.PyJWTError:
             raise _unauthenticated("Invalid JWT") from None
         sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub or len(sub) > 200:
-            raise _unauthenticated("JWT `sub` must be a non-empty string of at most 200 characters")
+        if not isinstance(sub, str) or not SUBJECT.match(sub) or sub in (".", ".."):
+            raise _unauthenticated("JWT `sub` must be 1 to 200 characters from A-Z a-z 0-9 . _ ~ @ | : + = -")
         return claims

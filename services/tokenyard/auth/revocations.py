@@ -42,6 +42,22 @@ async def revoke_app_keys(session: AsyncSession, app_id: str, when: dt.datetime)
     return keys
 
 
+async def revoke_descendants(session: AsyncSession, key_id: str, when: dt.datetime) -> list[ApiKey]:
+    """Revoke every live key a key minted, their children too, inside the caller's transaction (so the whole
+    family leaves every process's cache within the feed latency, like the key itself)."""
+    revoked: list[ApiKey] = []
+    parents = [key_id]
+    while parents:
+        q = (select(ApiKey).where(ApiKey.parent_key_id.in_(parents), ApiKey.revoked_at.is_(None))
+             .order_by(ApiKey.id))
+        children = list((await session.execute(q)).scalars())
+        for child in children:
+            mark_revoked(session, child, when)
+        revoked += children
+        parents = [c.id for c in children]
+    return revoked
+
+
 def _event(row: Revocation) -> RevocationEvent:
     return RevocationEvent(row.seq, row.key_id, row.key_hash)
 

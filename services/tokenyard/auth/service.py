@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.auth.keygen import display_prefix, hash_secret, looks_like_jwt, new_id, new_secret
 from tokenyard.auth.platform_jwt import ADMIN_CLAIM, JwtVerifier
-from tokenyard.auth.revocations import add_revocation, mark_revoked
+from tokenyard.auth.revocations import add_revocation, mark_revoked, revoke_descendants
 from tokenyard.auth.tables import Account, ApiKey
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.paging import newest_first, older_than, valid_id
@@ -22,6 +22,9 @@ AppOwner = Callable[[str], Awaitable[str | None]]
 
 ADMIN_ACCOUNT = "admin"
 ADMIN_KEY_ID = "key_admin"
+RESERVED_SUBJECTS = frozenset({ADMIN_ACCOUNT})
+"""Account ids a JWT may claim only with the admin claim (compared case-insensitively): `sub: "admin"` is the
+bootstrap account, unlimited credit included, so only a token the issuer made an admin may act as it."""
 
 
 def _unauthenticated(message: str = "Invalid API key") -> GatewayError:
@@ -43,6 +46,27 @@ def principal_of(key: ApiKey) -> Principal:
 
 def _denied(message: str) -> GatewayError:
     return GatewayError(ErrorKind.PERMISSION_DENIED, message)
+
+
+def _parent_of(caller: Principal, owner: str, deployment_id: str) -> str | None:
+    """The key a new key descends from: the caller's key when it mints for its own account. Keys an admin
+    provisions for another account, and deployment keys (minted by the Config service), have none."""
+    if not caller.key_id or caller.kind == PrincipalKind.USER or owner != caller.account_id or deployment_id:
+        return None
+    return caller.key_id
+
+
+def _child_expiry(caller: Principal, expires_at: dt.datetime | None) -> dt.datetime | None:
+    """A child key's expiry: the parent's when none is asked; 400 when asked for later than the parent's."""
+    if not caller.expires_at:
+        return expires_at
+    limit = dt.datetime.fromtimestamp(caller.expires_at, dt.UTC)
+    if expires_at is None:
+        return limit
+    if expires_at > limit + dt.timedelta(milliseconds=1):  # the slack absorbs the float round trip of `limit`
+        raise invalid(f"expires_at must not be later than the expiry of the key creating it "
+                      f"({limit.isoformat()})", "expires_at")
+    return min(expires_at, limit)
 
 
 class AuthService:
@@ -78,8 +102,12 @@ class AuthService:
     async def _authenticate_jwt(self, token: str) -> Principal:
         claims = await self._jwt.verify(token)
         account_id = claims["sub"]
+        admin = claims.get(ADMIN_CLAIM) is True
+        if account_id.lower() in RESERVED_SUBJECTS and not (admin and account_id == ADMIN_ACCOUNT):
+            raise _unauthenticated(f'JWT `sub` {account_id!r} is reserved: only a token with "{ADMIN_CLAIM}": '
+                                   f"true may act as the bootstrap {ADMIN_ACCOUNT!r} account")
         await self.ensure_account(account_id)
-        scopes = USER_SCOPES | ({"admin"} if claims.get(ADMIN_CLAIM) is True else set())
+        scopes = USER_SCOPES | ({"admin"} if admin else set())
         exp = claims.get("exp")
         return Principal(account_id=account_id, kind=PrincipalKind.USER, scopes=frozenset(scopes),
                          expires_at=float(exp) if isinstance(exp, (int, float)) else 0.0)
@@ -101,10 +129,18 @@ class AuthService:
                          tpm: int = 0, account_id: str = "") -> tuple[ApiKey, str]:
         """Create a key for the caller (or, for admins, any account); return the row and the secret.
 
-        A key never holds more than its creator; an app key (`app_id`) needs an app its owner owns.
+        A key never holds more than its creator; an app key (`app_id`) needs an app its owner owns; only
+        the Config service (an admin) binds keys to deployments, after checking the deployment's owner. A
+        key a key creates for its own account is that key's child: it expires no later (no `expires_at` =
+        the parent's) and is revoked with it.
         """
         self._check_key_request(caller, scopes, account_id, expires_at, rpm, tpm, name)
+        if deployment_id and not caller.is_admin:
+            raise _denied("deployment keys are created with POST /v1/deployments/{id}/keys")
         owner = account_id or caller.account_id
+        parent = _parent_of(caller, owner, deployment_id)
+        if parent is not None:
+            expires_at = _child_expiry(caller, expires_at)
         if app_id:
             app_owner = await self._app_owner(app_id) if self._app_owner is not None else None
             if app_owner is None or (app_owner != owner and not caller.is_admin):
@@ -117,7 +153,7 @@ class AuthService:
         row = ApiKey(id=new_id("key"), account_id=owner, name=name, prefix=display_prefix(secret),
                      key_hash=hash_secret(secret), scopes=sorted(set(scopes or ["ai:gateway"])),
                      app_id=app_id or None, deployment_id=deployment_id or None, created_at=self._clock(),
-                     expires_at=expires_at, rpm=rpm, tpm=tpm)
+                     expires_at=expires_at, rpm=rpm, tpm=tpm, parent_key_id=parent)
         async with self._sessions() as s, s.begin():
             s.add(row)
         return row, secret
@@ -181,8 +217,10 @@ class AuthService:
             if key is None or (key.account_id != caller.account_id and not caller.is_admin) or (
                     deployment_keys_only and not key.deployment_id):
                 raise GatewayError(ErrorKind.NOT_FOUND, f"No key {key_id!r}")
+            now = self._clock()
             if key.revoked_at is None:
-                mark_revoked(s, key, self._clock())
+                mark_revoked(s, key, now)
+            await revoke_descendants(s, key.id, now)
         return key
 
     async def record_key_use(self, uses: dict[str, dt.datetime]) -> int:

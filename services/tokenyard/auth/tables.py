@@ -39,6 +39,8 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rpm: Mapped[int] = mapped_column(Integer, default=0)
     tpm: Mapped[int] = mapped_column(Integer, default=0)
+    parent_key_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    """The key that created this one (for its own account); revoking it revokes this key too."""
 
 
 class Revocation(Base):

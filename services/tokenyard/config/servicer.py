@@ -15,13 +15,14 @@ from tokenyard.config.model import AppSnapshot
 from tokenyard.config.service import ConfigService
 from tokenyard.config.v1 import config_service_pb2 as pb
 from tokenyard.config.v1 import config_service_pb2_grpc as pb_grpc
+from tokenyard.deployments.model import READY
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.deployments.servicer import DeploymentRpcs
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.internal import caller_of, is_internal, require_internal
 from tokenyard.paging import page_size, split_page
-from tokenyard.principal import Principal
+from tokenyard.principal import Principal, bound_key_refused
 
 
 class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
@@ -55,9 +56,12 @@ class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
     @handles_errors
     async def ListModels(self, request: pb.ListModelsRequest, context: grpc.aio.ServicerContext
                          ) -> pb.ListModelsResponse:
-        """Public without a credential; with one, it must be valid, and app keys see their app's models."""
+        """Public without a credential; with one, it must be valid, app keys see their app's models and a
+        deployment-bound key only its deployment's model."""
         credential = credential_from(context)
-        caller = await self._auth.authenticate(credential) if credential else None
+        caller = await self._auth.authenticate(credential, inference=True) if credential else None
+        if caller is not None and caller.bound:
+            return pb.ListModelsResponse(models=await self._deployment_models(caller, request))
         app_id = request.app_id or (caller.app_id if caller is not None else "")
         allowed: tuple[str, ...] = ()
         if app_id:
@@ -66,6 +70,15 @@ class ConfigServicer(DeploymentRpcs, pb_grpc.ConfigServiceServicer):
             allowed = await self._service.models_for(caller, app_id)
         models = list_models(self._catalog, type_=request.type, allowed=list(allowed))
         return pb.ListModelsResponse(models=[model_to_pb(m, self._catalog) for m in models])
+
+    async def _deployment_models(self, caller: Principal, request: pb.ListModelsRequest) -> list[pb.Model]:
+        if request.app_id:
+            raise GatewayError(ErrorKind.PERMISSION_DENIED, bound_key_refused(caller))
+        dep = await self._deployments.resolve(caller.deployment_id) if self._deployments is not None else None
+        if dep is None or request.type not in ("", "chat"):
+            return []
+        return [pb.Model(id=dep.model, type="chat", provider=f"deployment/{dep.id}", owned_by=dep.owner,
+                         available=dep.state == READY)]
 
     @handles_errors
     async def CreateApp(self, request: pb.CreateAppRequest, context: grpc.aio.ServicerContext

@@ -19,13 +19,16 @@ def _denied(message: str) -> GatewayError:
 
 class AppPolicy:
     """App-less routes need a JWT or the ai:gateway scope and apply no app config; app routes need access to
-    the app (owner, admin, or the app's own key) and apply its config. App config is read from memory."""
+    the app (owner, admin, or the app's own key) and apply its config. App config is read from memory.
+    Deployment-bound keys are left to the DeploymentPolicy."""
 
     def __init__(self, apps: AppCache) -> None:
         self._apps = apps
 
     async def prepare(self, ctx: CallContext) -> None:
         p = ctx.principal
+        if p.bound:
+            return  # a deployment-bound key: the DeploymentPolicy confines it (and the Router checks it did)
         if not p.has("ai:gateway"):
             raise _denied("calling models needs the ai:gateway scope")
         if not ctx.app_id:

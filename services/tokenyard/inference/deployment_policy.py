@@ -9,6 +9,7 @@ from tokenyard.deployments.model import READY, TERMINAL, Deployment
 from tokenyard.deployments.service import not_ready
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
+from tokenyard.principal import bound_key_refused
 from tokenyard.providers.base import UpstreamTarget
 
 Resolve = Callable[[str], Awaitable[Deployment | None]]
@@ -48,8 +49,9 @@ def target_of(dep: Deployment) -> UpstreamTarget:
 
 
 class DeploymentPolicy:
-    """Keys bound to a deployment: 404 unknown, 401 finished (its keys are revoked), 409 not ready, 400 when the
-    body's `model` is not the deployment's; otherwise the call goes to the deployment's endpoint only."""
+    """Keys bound to a deployment: 403 on app routes and for anything but chat, 404 unknown, 401 finished (its
+    keys are revoked), 409 not ready, 400 when the body's `model` is not the deployment's; otherwise the call
+    goes to the deployment's endpoint only."""
 
     def __init__(self, deployments: DeploymentCache) -> None:
         self._deployments = deployments
@@ -58,6 +60,8 @@ class DeploymentPolicy:
         dep_id = ctx.principal.deployment_id
         if not dep_id:
             return
+        if ctx.app_id or ctx.kind != "chat":
+            raise GatewayError(ErrorKind.PERMISSION_DENIED, bound_key_refused(ctx.principal))
         dep = await self._deployments.get(dep_id)
         if dep is None:
             raise GatewayError(ErrorKind.NOT_FOUND, f"No deployment {dep_id!r}")

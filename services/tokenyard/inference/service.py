@@ -18,7 +18,7 @@ from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
 from tokenyard.metering.events import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
 from tokenyard.metering.sink import UsageSink
-from tokenyard.principal import Principal
+from tokenyard.principal import Principal, bound_key_refused
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_texts
 
@@ -36,7 +36,7 @@ class Router:
 
     async def authenticate(self, credential: str) -> Principal:
         """The caller (from the key cache), e.g. to scope something to its account before `begin`."""
-        return await self._auth.authenticate(credential)
+        return await self._auth.authenticate(credential, inference=True)
 
     async def begin(self, credential: str, request: dict[str, Any], *, app_id: str = "",
                     client_request_id: str = "", kind: str = "chat") -> CallContext:
@@ -44,11 +44,13 @@ class Router:
 
         The call's (and its usage record's) id is always generated here; `client_request_id`, the caller's
         `X-Request-Id`, is only a correlation id (ignored unless 1-128 printable ASCII characters)."""
-        principal = await self._auth.authenticate(credential)
+        principal = await self._auth.authenticate(credential, inference=True)
         ctx = CallContext(request_id=new_request_id(), principal=principal, request=request, app_id=app_id,
                           kind=kind, client_request_id=correlation_id(client_request_id))
         for policy in self._policies:
             await policy.prepare(ctx)
+        if principal.bound and ctx.explicit_target is None:  # fail closed: only to its own deployment
+            raise GatewayError(ErrorKind.PERMISSION_DENIED, bound_key_refused(principal))
         name = ctx.request.get("model")
         if not name:
             raise invalid("`model` is required", "model")

@@ -54,6 +54,10 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
 
     @staticmethod
     def _account(caller: Principal, requested: str) -> str:
+        """The account whose usage or balance the caller reads: needs usage:read; others' only for admins."""
+        if not caller.has("usage:read"):
+            raise GatewayError(ErrorKind.PERMISSION_DENIED,
+                               "Reading usage and balances needs the usage:read scope")
         if requested and requested != caller.account_id and not caller.is_admin:
             raise GatewayError(ErrorKind.PERMISSION_DENIED, "only admins read other accounts")
         return requested or caller.account_id
