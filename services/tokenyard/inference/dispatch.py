@@ -10,7 +10,7 @@ from typing import Any
 
 from tokenyard.catalog import ModelSpec, Target
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.inference.circuit import Breakers, CircuitBreaker
+from tokenyard.inference.circuit import Breakers, Guard
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.retry import RetryPolicy
 from tokenyard.monitoring.metrics import record_fallback, record_retry
@@ -32,7 +32,7 @@ class _Call:
     model: ModelSpec
     upstream: UpstreamTarget
     adapter: Provider
-    breaker: CircuitBreaker
+    breaker: Guard
     request: dict[str, Any]
 
 
@@ -95,7 +95,7 @@ class Dispatcher:
         upstream = target if isinstance(target, UpstreamTarget) else self._providers.target(target)
         ctx.target = upstream.provider_id
         return _Call(model=model, upstream=upstream, adapter=self._providers.adapter(upstream.spec.kind),
-                     breaker=self.breakers.get(upstream.provider_id, upstream.spec),
+                     breaker=self.breakers.guard(upstream.provider_id, upstream.spec, ctx.account_id),
                      request={**ctx.request, "model": upstream.upstream_model})
 
     # ----- the loop ---------------------------------------------------------------------------
@@ -137,7 +137,7 @@ class Dispatcher:
         """One try through the circuit breaker; malformed answers and total timeouts become UpstreamErrors."""
         provider = c.upstream.provider_id
         if not c.breaker.allow():
-            raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {provider} is failing (circuit open)",
+            raise UpstreamError(ErrorKind.PROVIDER_ERROR, c.breaker.refusal(provider),
                                 retry_after=c.breaker.retry_in() or None)
         try:
             result = await call(c)
@@ -218,12 +218,12 @@ async def _open_stream(c: _Call) -> _Opened:
     return _Opened(chunks=chunks, first=first, deadline=deadline, secret=c.upstream.api_key)
 
 
-def _judge(breaker: CircuitBreaker, exc: UpstreamError) -> None:
+def _judge(breaker: Guard, exc: UpstreamError) -> None:
     """5xx, connection errors and timeouts count against the provider; 429 says nothing; 4xx means it is up."""
-    if exc.kind in (ErrorKind.PROVIDER_ERROR, ErrorKind.TIMEOUT) and exc.retryable:
-        breaker.failure()
-    elif exc.kind == ErrorKind.RATE_LIMITED:
+    if exc.kind == ErrorKind.RATE_LIMITED:
         breaker.release()
+    elif exc.kind in (ErrorKind.PROVIDER_ERROR, ErrorKind.TIMEOUT) and exc.retryable:
+        breaker.failure(unreachable=exc.unreachable)
     else:
         breaker.success()
 

@@ -26,13 +26,15 @@ class UpstreamTarget:
 
 
 class UpstreamError(GatewayError):
-    """An upstream failure. `retryable` tells the Router whether another try may help."""
+    """An upstream failure. `retryable` tells the Router whether another try may help; `unreachable` that the
+    provider could not even be connected to (no request content can cause that: it counts provider-wide)."""
 
     def __init__(self, kind: ErrorKind, message: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None, param: str | None = None) -> None:
+                 retry_after: float | None = None, param: str | None = None, unreachable: bool = False) -> None:
         super().__init__(kind, message, param=param, retry_after=retry_after)
         self.status = status
         self.retryable = retryable
+        self.unreachable = unreachable
 
 
 def redact(exc: GatewayError, secret: str) -> GatewayError:

@@ -29,9 +29,11 @@ def transport_error(exc: httpx.TransportError, provider: str) -> UpstreamError:
     """A network-level failure as a retryable UpstreamError (timeouts become TIMEOUT)."""
     if isinstance(exc, httpx.TimeoutException):
         phase = "connecting" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) else "waiting"
-        return UpstreamError(ErrorKind.TIMEOUT, f"upstream {provider} timed out while {phase}", retryable=True)
+        return UpstreamError(ErrorKind.TIMEOUT, f"upstream {provider} timed out while {phase}", retryable=True,
+                             unreachable=isinstance(exc, httpx.ConnectTimeout))
     if isinstance(exc, httpx.ConnectError):
-        return UpstreamError(ErrorKind.PROVIDER_ERROR, f"could not connect to upstream {provider}", retryable=True)
+        return UpstreamError(ErrorKind.PROVIDER_ERROR, f"could not connect to upstream {provider}", retryable=True,
+                             unreachable=True)
     return UpstreamError(ErrorKind.PROVIDER_ERROR,
                          f"upstream {provider} connection failed: {type(exc).__name__}", retryable=True)
 
