@@ -14,7 +14,7 @@ from tokenyard.inference.circuit import Breakers, Guard
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.retry import RetryPolicy
 from tokenyard.monitoring.metrics import record_fallback, record_retry
-from tokenyard.providers.base import Provider, UpstreamError, UpstreamTarget, redact
+from tokenyard.providers.base import Provider, UpstreamError, UpstreamTarget, log_detail, redact
 from tokenyard.providers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ class Dispatcher:
             result = await call(c)
         except UpstreamError as exc:
             _judge(c.breaker, exc)
+            log_detail(log, provider, exc, c.upstream.api_key)
             raise redact(exc, c.upstream.api_key) from exc.__cause__
         except TimeoutError:
             c.breaker.failure()
@@ -196,6 +197,7 @@ class Dispatcher:
                 except TimeoutError:
                     raise GatewayError(ErrorKind.TIMEOUT, f"upstream {provider} exceeded its total timeout") from None
                 except GatewayError as exc:
+                    log_detail(log, provider, exc, opened.secret)
                     raise redact(exc, opened.secret) from exc.__cause__
                 yield chunk
         finally:
