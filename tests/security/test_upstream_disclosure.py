@@ -4,12 +4,15 @@ gateway, fake OpenAI/Anthropic/Gemini upstreams)."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
 import openai
 import pytest
 
 from tests.e2e.upstream_gateway import KIND_MODELS, Upstreams, upstreams  # noqa: F401 - fixture
-from tests.fakes import Fault
+from tests.fakes import Fault, FakeOpenAI
+from tests.harness.gateway import Gateway
 
 INTERNAL = "db password=hunter2 Traceback (most recent call last): File /srv/llm/worker.py line 42 in shard-7"
 LEAKS = ("hunter2", "Traceback", "/srv/llm", "shard-7")
@@ -79,3 +82,29 @@ def test_a_4xx_that_echoes_the_gateways_own_provider_key_is_redacted(upstreams: 
     upstreams.fakes["openai"].push_fault(Fault.status(404, message=f"model not found for key {KEYS['openai']}"))
     status, text = _error(upstreams, "t/openai")
     assert status == 404 and "model not found for key" in text and KEYS["openai"] not in text
+
+
+def test_a_5xx_of_an_upstream_video_api_is_not_shown_in_the_job(make_gateway: Callable[..., Gateway]) -> None:
+    fake = FakeOpenAI(require_api_key="sk-fake-video").start()
+    try:
+        fake.push_fault(Fault.status(500, message=INTERNAL, headers={"x-request-id": "req_vid_9"}, path="/videos"),
+                        times=100)
+        gw = make_gateway(config={
+            "providers": {"fake-video": {"kind": "openai", "base_url": fake.base_url, "api_key_env": "FAKE_V_KEY"}},
+            "models": [{"id": "v/sora", "type": "video", "provider": "fake-video", "upstream_model": "sora-2",
+                        "sizes": ["320x240"], "max_seconds": 4, "default_seconds": 1}]},
+            env={"FAKE_V_KEY": "sk-fake-video", "TOKENYARD_VIDEO_UPSTREAM_POLL_SECONDS": "0.2"})
+        with gw.http() as http:
+            job = http.post("/v1/videos", json={"model": "v/sora", "prompt": "p", "seconds": "1",
+                                                "size": "320x240"}).json()
+            deadline = time.monotonic() + 30
+            while job["status"] not in ("failed", "completed") and time.monotonic() < deadline:
+                time.sleep(0.3)
+                job = http.get(f"/v1/videos/{job['id']}").json()
+        assert job["status"] == "failed", job
+        shown = json.dumps(job)
+        assert not [leak for leak in LEAKS if leak in shown], shown
+        assert "HTTP 500" in shown and "req_vid_9" in shown
+        assert "worker.py line 42" in gw.logs() and "hunter2" not in gw.logs()
+    finally:
+        fake.stop()
