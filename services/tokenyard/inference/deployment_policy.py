@@ -10,6 +10,7 @@ from tokenyard.deployments.model import READY, TERMINAL, Deployment
 from tokenyard.deployments.service import not_ready
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
+from tokenyard.monitoring.metrics import PRIVATE_PROVIDER_PREFIX
 from tokenyard.providers.base import UpstreamTarget
 
 Resolve = Callable[[str], Awaitable[Deployment | None]]
@@ -43,7 +44,7 @@ def target_of(dep: Deployment, env: Mapping[str, str]) -> UpstreamTarget:
     """Where a deployment's calls go: its own endpoint, one retry, generous timeouts, its own circuit breaker."""
     spec = ProviderSpec(kind=dep.upstream_kind, base_url=dep.base_url, api_key_env=dep.api_key_env,  # type: ignore[arg-type]
                         timeouts=TIMEOUTS, max_retries=1)
-    return UpstreamTarget(provider_id=f"deployment/{dep.id}", spec=spec, upstream_model=dep.model,
+    return UpstreamTarget(provider_id=f"{PRIVATE_PROVIDER_PREFIX}{dep.id}", spec=spec, upstream_model=dep.model,
                           api_key=spec.api_key(env))
 
 
@@ -72,7 +73,7 @@ class DeploymentPolicy:
         if model != dep.model:
             raise invalid(f"This key is bound to deployment {dep.id!r}, which serves `{dep.model}`, "
                           f"not `{model}`", "model")
-        ctx.model = ModelSpec(id=dep.model, type="chat", provider=f"deployment/{dep.id}", upstream_model=dep.model,
+        ctx.model = ModelSpec(id=dep.model, type="chat", provider=f"{PRIVATE_PROVIDER_PREFIX}{dep.id}", upstream_model=dep.model,
                               owned_by=dep.owner)
         ctx.explicit_target = target_of(dep, self._env)
         ctx.response_metadata["x-tokenyard-deployment"] = dep.id
