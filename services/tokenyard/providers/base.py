@@ -33,8 +33,8 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "apim-re
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 _BODY_ID = re.compile(rb'"request_id"\s*:\s*"([A-Za-z0-9_.:\-]{1,128})"')
 _KEY_LIKE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{12,}|\bAIza[0-9A-Za-z_\-]{20,}|\bty_sk_[A-Za-z0-9_\-]{4,}")
-_CREDENTIAL = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|authorization|bearer)"
-                         r"(\s*[=:]\s*|\s+)(\"?)[^\s\"',;&]+")
+_CREDENTIAL = re.compile(r"(?i)(?<![a-z])(password|passwd|pwd|secret|token|api[_-]?key|authorization|bearer)"
+                         r"([\"']?\s*[=:]\s*|(?<=bearer)\s+)([\"']?)(?:bearer\s+)?[^\s\"',;&}]+")
 DETAIL_CHARS = 4000
 """How much of an upstream error body is kept for the log."""
 
