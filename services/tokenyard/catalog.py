@@ -42,6 +42,8 @@ class ProviderSpec(_Strict):
     max_retries: int = Field(2, ge=0, le=10)
     circuit_failures: int = Field(5, ge=1)
     circuit_reset_seconds: float = Field(30.0, gt=0)
+    circuit_min_accounts: int = Field(3, ge=1)
+    """Distinct accounts whose failures it takes to open the provider's shared circuit (inference/circuit.py)."""
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str:
         """The provider's API key from the environment ('' when unset)."""

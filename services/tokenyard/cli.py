@@ -141,7 +141,7 @@ async def _run(settings, catalog, services: tuple[str, ...], http: bool) -> None
 def _metrics_server(settings):  # type: ignore[no-untyped-def]
     from tokenyard.monitoring.exporter import start_metrics_server
 
-    return start_metrics_server(settings.metrics_listen) if settings.metrics_listen else None
+    return start_metrics_server(settings.metrics_listen, settings.metrics_token) if settings.metrics_listen else None
 
 
 @app.command()

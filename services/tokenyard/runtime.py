@@ -33,7 +33,7 @@ from tokenyard.metering.client import MeteringClient
 from tokenyard.metering.servicer import MeteringServicer, registrar as metering_registrar
 from tokenyard.metering.wiring import UNLIMITED_ACCOUNTS, build_limiter, build_metering, build_sink, start_sweeper
 from tokenyard.monitoring import tracing
-from tokenyard.monitoring.metrics import init_series
+from tokenyard.monitoring.metrics import init_series, show_tenant_labels
 from tokenyard.monitoring.upstream import InstrumentedRegistry
 from tokenyard.settings import SERVICES, Settings
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
@@ -127,6 +127,7 @@ class Runtime:
             registrars.append(embeddings_registrar(EmbeddingsServicer(await self._embeddings(authenticator))))
         if "videojobs" in local:
             registrars.append(self._videojobs(authenticator))
+        show_tenant_labels(s.metrics_tenant_labels)
         init_series(self.catalog)
         interceptors = [MetricsInterceptor(), *tracing.server_interceptors()]
         self.server, self.port = await create_server(registrars, s.grpc_listen, interceptors)

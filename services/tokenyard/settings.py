@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         "Metering process per database), database (any number of Metering replicas), or auto: memory on "
         "SQLite, database otherwise.")
     metrics_listen: str = Field("", description="HOST:PORT serving /metrics for processes without the facade.")
+    metrics_token: str = Field("", description="When set, /metrics answers only `Authorization: Bearer <token>` "
+                                "(Prometheus: `authorization: {credentials: ...}`).")
+    metrics_tenant_labels: bool = Field(False, description="Put app ids and private deployments (ids, model "
+                                        "names) in metric labels; off: they show as 'hidden' / 'deployment'.")
     otel_exporter: Literal["none", "console", "otlp"] = Field(
         "none", description="Trace exporter: none (default), console or otlp (OTEL_EXPORTER_OTLP_* env).")
     # Video jobs: workers per process running the videojobs service, lease of a claimed job, where MP4s live.

@@ -63,7 +63,8 @@ def test_chat_requests_are_counted_by_route_model_provider_and_status(gateway: G
     assert delta("tokenyard_upstream_duration_seconds_count", provider="local", operation="chat") == 2
     assert delta("tokenyard_gateway_overhead_seconds_count", route="chat_stream") == 1
     assert delta("tokenyard_tokens_total", model="local/echo", direction="output") == 3 * answer_tokens
-    assert delta("tokenyard_app_requests_total", app=app, status="ok") == 1
+    assert delta("tokenyard_app_requests_total", app="hidden", status="ok") == 1, "app ids are not labels by default"
+    assert app not in after
     assert delta("tokenyard_errors_total", grpc_service="tokenyard.inference.v1.InferenceService",
                  reason="MODEL_NOT_FOUND") == 1
     assert delta("tokenyard_http_requests_total", route="/v1/chat/completions", status="404") == 1

@@ -15,6 +15,7 @@ class Fault:
     """An injected failure; build with the classmethods (``Fault.status(429, retry_after=2)``).
 
     ``path`` is a regex searched in the request path; ``None`` matches every non-health request.
+    ``match_body`` (optional) is a regex that must also be found in the raw request body (a "poisoned" prompt).
     Pre-response kinds (status/delay/reset) hit the next matching request; stream kinds
     (cut_stream/slow_stream/hang_stream/stream_error) hit the next matching *streaming* response.
     """
@@ -30,6 +31,7 @@ class Fault:
     times: int = 1
     path: str | None = None
     method: str | None = None
+    match_body: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in PRE_RESPONSE_KINDS | STREAM_KINDS:
@@ -76,8 +78,10 @@ class Fault:
         """Send ``after`` chunks, then an in-stream error event in the provider's format, then end."""
         return cls("stream_error", status_code, message, error_type, after=after, **kw)
 
-    def matches(self, method: str, path: str, health: bool) -> bool:
+    def matches(self, method: str, path: str, health: bool, body: bytes = b"") -> bool:
         if self.method is not None and self.method.upper() != method:
+            return False
+        if self.match_body is not None and re.search(self.match_body.encode(), body) is None:
             return False
         if self.path is None:
             return not health

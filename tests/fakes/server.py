@@ -274,7 +274,7 @@ class FakeServer:
         with self._lock:
             for entry in self._faults:
                 fault: Fault = entry[0]
-                if fault.kind in kinds and fault.matches(rec.method, rec.path, health):
+                if fault.kind in kinds and fault.matches(rec.method, rec.path, health, rec.body):
                     entry[1] -= 1
                     if entry[1] <= 0:
                         self._faults.remove(entry)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.e2e.metering_helpers import create_key
 from tests.fakes import Fault
 from tests.reliability.books import assert_books_balance, assert_usage_exact
 from tests.reliability.traffic import USER, Outcome, assert_clean_error, burst, sse_events
@@ -30,9 +31,9 @@ def _accounting(rig: Rig) -> Iterator[None]:  # noqa: F811
 
 
 def _fire(rig: Rig, model: str, n: int, stream: bool = False, concurrency: int = 32,  # noqa: F811
-          **extra: object) -> list[Outcome]:
+          key: str = "", **extra: object) -> list[Outcome]:
     body = {"model": model, "messages": USER, "stream": stream, **extra}
-    out = burst(rig.gw, rig.key, [body] * n, concurrency=concurrency)
+    out = burst(rig.gw, key or rig.key, [body] * n, concurrency=concurrency)
     SENT.extend(("ok:" if o.status == 200 else "ko:") + o.rid for o in out)
     return out
 
@@ -45,11 +46,14 @@ def _circuit(rig: Rig, provider: str) -> float:  # noqa: F811
 
 
 def test_5xx_storm_fails_cleanly_opens_the_circuit_and_recovers(rig: Rig) -> None:  # noqa: F811
+    # A real storm fails every tenant's calls: the shared circuit opens only on failures spread over several
+    # accounts (circuit_min_accounts, 3), so three accounts send it (one tenant alone trips only its own).
     rig.storm.push_fault(Fault.status(503), times=10_000)
-    failed = _fire(rig, "rel/storm", 64)
+    keys = [rig.key, create_key(rig.gw, f"{ACCOUNT}-b")[1], create_key(rig.gw, f"{ACCOUNT}-c")[1]]
+    failed = [o for key in keys for o in _fire(rig, "rel/storm", 22, key=key)]
     for o in failed:
         assert_clean_error(o, 502, "provider_error")
-    assert len(rig.storm.requests) < 64 * 2, "the open circuit must stop hammering the failing upstream"
+    assert len(rig.storm.requests) < 66 * 2, "the open circuit must stop hammering the failing upstream"
     assert _circuit(rig, "fake-storm") == 2
     rescued = _fire(rig, "rel/storm-fb", 32)
     assert all(o.status == 200 and o.headers["x-tokenyard-target"] == "fake-main" for o in rescued)

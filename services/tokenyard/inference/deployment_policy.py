@@ -9,6 +9,7 @@ from tokenyard.deployments.model import READY, TERMINAL, Deployment
 from tokenyard.deployments.service import not_ready
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
+from tokenyard.monitoring.metrics import PRIVATE_PROVIDER_PREFIX
 from tokenyard.principal import bound_key_refused
 from tokenyard.providers.base import UpstreamTarget
 
@@ -44,7 +45,7 @@ def target_of(dep: Deployment) -> UpstreamTarget:
     mapped operator env var), one retry, generous timeouts, its own circuit breaker."""
     spec = ProviderSpec(kind=dep.upstream_kind, base_url=dep.base_url,  # type: ignore[arg-type]
                         timeouts=TIMEOUTS, max_retries=1)
-    return UpstreamTarget(provider_id=f"deployment/{dep.id}", spec=spec, upstream_model=dep.model,
+    return UpstreamTarget(provider_id=f"{PRIVATE_PROVIDER_PREFIX}{dep.id}", spec=spec, upstream_model=dep.model,
                           api_key=dep.api_key)
 
 
@@ -75,7 +76,8 @@ class DeploymentPolicy:
         if model != dep.model:
             raise invalid(f"This key is bound to deployment {dep.id!r}, which serves `{dep.model}`, "
                           f"not `{model}`", "model")
-        ctx.model = ModelSpec(id=dep.model, type="chat", provider=f"deployment/{dep.id}", upstream_model=dep.model,
+        ctx.model = ModelSpec(id=dep.model, type="chat", provider=f"{PRIVATE_PROVIDER_PREFIX}{dep.id}",
+                              upstream_model=dep.model,
                               owned_by=dep.owner)
         ctx.explicit_target = target_of(dep)
         ctx.response_metadata["x-tokenyard-deployment"] = dep.id

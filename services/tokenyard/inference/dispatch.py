@@ -10,11 +10,11 @@ from typing import Any
 
 from tokenyard.catalog import ModelSpec, Target
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.inference.circuit import Breakers, CircuitBreaker
+from tokenyard.inference.circuit import Breakers, Guard
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.retry import RetryPolicy
 from tokenyard.monitoring.metrics import record_fallback, record_retry
-from tokenyard.providers.base import Provider, UpstreamError, UpstreamTarget, redact
+from tokenyard.providers.base import Provider, UpstreamError, UpstreamTarget, log_detail, redact
 from tokenyard.providers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class _Call:
     model: ModelSpec
     upstream: UpstreamTarget
     adapter: Provider
-    breaker: CircuitBreaker
+    breaker: Guard
     request: dict[str, Any]
 
 
@@ -95,7 +95,7 @@ class Dispatcher:
         upstream = target if isinstance(target, UpstreamTarget) else self._providers.target(target)
         ctx.target = upstream.provider_id
         return _Call(model=model, upstream=upstream, adapter=self._providers.adapter(upstream.spec.kind),
-                     breaker=self.breakers.get(upstream.provider_id, upstream.spec),
+                     breaker=self.breakers.guard(upstream.provider_id, upstream.spec, ctx.account_id),
                      request={**ctx.request, "model": upstream.upstream_model})
 
     # ----- the loop ---------------------------------------------------------------------------
@@ -137,12 +137,13 @@ class Dispatcher:
         """One try through the circuit breaker; malformed answers and total timeouts become UpstreamErrors."""
         provider = c.upstream.provider_id
         if not c.breaker.allow():
-            raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {provider} is failing (circuit open)",
+            raise UpstreamError(ErrorKind.PROVIDER_ERROR, c.breaker.refusal(provider),
                                 retry_after=c.breaker.retry_in() or None)
         try:
             result = await call(c)
         except UpstreamError as exc:
             _judge(c.breaker, exc)
+            log_detail(log, provider, exc, c.upstream.api_key)
             raise redact(exc, c.upstream.api_key) from exc.__cause__
         except TimeoutError:
             c.breaker.failure()
@@ -196,6 +197,7 @@ class Dispatcher:
                 except TimeoutError:
                     raise GatewayError(ErrorKind.TIMEOUT, f"upstream {provider} exceeded its total timeout") from None
                 except GatewayError as exc:
+                    log_detail(log, provider, exc, opened.secret)
                     raise redact(exc, opened.secret) from exc.__cause__
                 yield chunk
         finally:
@@ -218,12 +220,12 @@ async def _open_stream(c: _Call) -> _Opened:
     return _Opened(chunks=chunks, first=first, deadline=deadline, secret=c.upstream.api_key)
 
 
-def _judge(breaker: CircuitBreaker, exc: UpstreamError) -> None:
+def _judge(breaker: Guard, exc: UpstreamError) -> None:
     """5xx, connection errors and timeouts count against the provider; 429 says nothing; 4xx means it is up."""
-    if exc.kind in (ErrorKind.PROVIDER_ERROR, ErrorKind.TIMEOUT) and exc.retryable:
-        breaker.failure()
-    elif exc.kind == ErrorKind.RATE_LIMITED:
+    if exc.kind == ErrorKind.RATE_LIMITED:
         breaker.release()
+    elif exc.kind in (ErrorKind.PROVIDER_ERROR, ErrorKind.TIMEOUT) and exc.retryable:
+        breaker.failure(unreachable=exc.unreachable)
     else:
         breaker.success()
 

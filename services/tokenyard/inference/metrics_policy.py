@@ -39,8 +39,8 @@ class MetricsPolicy:
 
     async def finish(self, ctx: CallContext) -> None:
         """Record the finished call."""
-        route, provider = route_of(ctx), ctx.target or "none"
-        model = ctx.model.id if ctx.model is not None else "unknown"
+        route, provider = route_of(ctx), m.TENANT.provider(ctx.target or "none")
+        model = m.TENANT.model(ctx.model.id if ctx.model is not None else "unknown", ctx.target)
         total = ctx.elapsed_ms() / 1000.0
         m.REQUESTS.labels(route, model, provider, ctx.status).inc()
         m.REQUEST_SECONDS.labels(route, model, provider).observe(total)
@@ -50,7 +50,7 @@ class MetricsPolicy:
         upstream = clock.seconds if clock is not None else 0.0
         m.OVERHEAD_SECONDS.labels(route).observe(max(total - upstream, 0.0))
         cost = float(ctx.model.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)) if ctx.model else 0.0
-        app = m.APP_LABELS(ctx.app_id)
+        app = m.TENANT.app(ctx.app_id)
         for direction, n in (("input", ctx.prompt_tokens), ("output", ctx.completion_tokens)):
             m.TOKENS.labels(model, provider, direction).inc(n)
             m.APP_TOKENS.labels(app, direction).inc(n)

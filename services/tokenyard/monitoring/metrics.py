@@ -1,8 +1,10 @@
 """The gateway's Prometheus metrics: one catalogue every service records into (bounded label sets).
 
 Label rules: `model` is a catalog model id, `provider` a catalog provider id, `route` an API kind
-(chat, chat_stream, embedding, ...), `app` goes through `APP_LABELS` (at most N distinct values, then
-"other"). Never a user, key or request id. Series whose label values are known up front are created at 0
+(chat, chat_stream, embedding, ...). Values that would name a tenant go through `TENANT`: an app id is
+"hidden" and a private deployment (its id, its model name) is "deployment", unless the operator opts in with
+TOKENYARD_METRICS_TENANT_LABELS (apps then at most N distinct values, then "other"). Never a user, key or
+request id. Series whose label values are known up front are created at 0
 (`init_series`) so dashboards and alerts see them before the first event.
 
 Other services record through the helpers below (or the metric objects) rather than defining lookalikes:
@@ -82,7 +84,47 @@ class BoundedLabel:
         return value
 
 
-APP_LABELS = BoundedLabel()
+PRIVATE_PROVIDER_PREFIX = "deployment/"
+"""Provider ids of users' private deployments (`deployment/<id>`): they name a tenant's objects."""
+HIDDEN_APP = "hidden"
+PRIVATE = "deployment"
+
+
+class TenantLabels:
+    """Label values that would name a tenant or its objects (app ids, private deployments and their model names).
+
+    Off by default: /metrics is often scraped or shown more widely than tenant data should be.
+    """
+
+    def __init__(self) -> None:
+        self.shown = False
+        self.apps = BoundedLabel()
+
+    def app(self, app_id: str) -> str:
+        """The `app` label: 'none' without an app, else the app id if shown, else 'hidden'."""
+        if not app_id:
+            return "none"
+        return self.apps(app_id) if self.shown else HIDDEN_APP
+
+    def private(self, provider_id: str) -> bool:
+        """Is this provider a tenant's private deployment whose labels are hidden?"""
+        return not self.shown and provider_id.startswith(PRIVATE_PROVIDER_PREFIX)
+
+    def provider(self, provider_id: str) -> str:
+        """The `provider` label."""
+        return PRIVATE if self.private(provider_id) else provider_id
+
+    def model(self, model: str, provider_id: str) -> str:
+        """The `model` label of a call to `provider_id` (a private deployment's model name is hidden)."""
+        return PRIVATE if self.private(provider_id) else model
+
+
+TENANT = TenantLabels()
+
+
+def show_tenant_labels(shown: bool) -> None:
+    """Set once at start-up from TOKENYARD_METRICS_TENANT_LABELS."""
+    TENANT.shown = shown
 
 
 def _init_static() -> None:
@@ -110,7 +152,7 @@ def init_series(catalog: Catalog) -> None:
 
 def record_retry(provider: str) -> None:
     """One more attempt at `provider` after a failed one."""
-    RETRIES.labels(provider).inc()
+    RETRIES.labels(TENANT.provider(provider)).inc()
 
 
 def record_fallback(model: str, fallback: str) -> None:
@@ -119,8 +161,9 @@ def record_fallback(model: str, fallback: str) -> None:
 
 
 def set_circuit_state(provider: str, state: str) -> None:
-    """Circuit of `provider` is now `state` (closed, half_open or open)."""
-    CIRCUIT_STATE.labels(provider).set(CIRCUIT_STATES[state])
+    """Circuit of `provider` is now `state` (closed, half_open or open); not published for a hidden deployment."""
+    if not TENANT.private(provider):
+        CIRCUIT_STATE.labels(provider).set(CIRCUIT_STATES[state])
 
 
 def record_rejection(kind_name: str) -> None:

@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind
 
 from tokenyard.errors import GatewayError
 from tokenyard.monitoring import tracing
-from tokenyard.monitoring.metrics import UPSTREAM_REQUESTS, UPSTREAM_SECONDS
+from tokenyard.monitoring.metrics import TENANT, UPSTREAM_REQUESTS, UPSTREAM_SECONDS
 from tokenyard.providers.base import Provider, UpstreamTarget
 from tokenyard.providers.registry import ProviderRegistry
 
@@ -52,6 +52,7 @@ def _outcome(exc: BaseException | None) -> str:
 
 
 def _record(provider: str, operation: str, seconds: float, exc: BaseException | None) -> None:
+    provider = TENANT.provider(provider)
     UPSTREAM_SECONDS.labels(provider, operation).observe(seconds)
     UPSTREAM_REQUESTS.labels(provider, operation, _outcome(exc)).inc()
     clock = _CLOCK.get()

@@ -21,8 +21,8 @@ def map_anthropic_error(status: int, body: bytes, headers: httpx.Headers) -> Ups
     """Anthropic error JSON `{"type": "error", "error": {"type", "message"}}` -> UpstreamError."""
     message, err = error_message(body, f"upstream returned HTTP {status}")
     if status == 400 and err.get("type") == "invalid_request_error" and _CONTEXT.search(message):
-        return status_error(status, message, headers, context_too_long=True)
-    return status_error(status, message, headers)
+        return status_error(status, message, headers, context_too_long=True, body=body)
+    return status_error(status, message, headers, body=body)
 
 
 class AnthropicProvider:

@@ -30,7 +30,8 @@ _STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "UNAUTHENTICATED
 def map_gemini_error(status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:
     """Google error JSON `{"error": {"code", "message", "status"}}` -> UpstreamError."""
     message, _ = error_message(body, f"upstream returned HTTP {status}")
-    return status_error(status, message, headers, context_too_long=status == 400 and bool(_CONTEXT.search(message)))
+    return status_error(status, message, headers, context_too_long=status == 400 and bool(_CONTEXT.search(message)),
+                        body=body)
 
 
 class _StreamTranslator:

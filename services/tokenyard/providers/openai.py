@@ -25,7 +25,7 @@ def map_openai_error(status: int, body: bytes, headers: httpx.Headers) -> Upstre
     """OpenAI error JSON `{"error": {"message", "type", "code"}}` -> UpstreamError."""
     message, err = error_message(body, f"upstream returned HTTP {status}")
     return status_error(status, message, headers, context_too_long=status in (400, 413, 422)
-                        and is_context_error(message, err))
+                        and is_context_error(message, err), body=body)
 
 
 class OpenAIProvider:

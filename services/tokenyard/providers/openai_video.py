@@ -10,7 +10,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.providers.base import UpstreamError, UpstreamTarget, status_error
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, log_detail, status_error
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ class OpenAIVideoRenderer:
                     raise UpstreamError(ErrorKind.TIMEOUT, "video upstream timed out",
                                         retryable=True) from None
                 if resp.status_code >= 400:
-                    raise status_error(resp.status_code, _message(resp), resp.headers)
+                    err = status_error(resp.status_code, _message(resp), resp.headers, body=resp.content)
+                    log_detail(log, target.provider_id, err, target.api_key)
+                    raise err
                 return resp
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -96,7 +98,9 @@ class OpenAIVideoRenderer:
                                                            connect=target.spec.timeouts.connect)) as resp:
             if resp.status_code >= 400:
                 await resp.aread()
-                raise status_error(resp.status_code, _message(resp), resp.headers)
+                err = status_error(resp.status_code, _message(resp), resp.headers, body=resp.content)
+                log_detail(log, target.provider_id, err, target.api_key)
+                raise err
             f = await asyncio.to_thread(open, job.out, "wb")
             try:
                 async for block in resp.aiter_bytes(256 * 1024):

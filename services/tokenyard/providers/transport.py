@@ -11,7 +11,7 @@ from httpx_sse import EventSource, ServerSentEvent
 
 from tokenyard.catalog import ProviderSpec
 from tokenyard.errors import ErrorKind
-from tokenyard.providers.base import UpstreamError
+from tokenyard.providers.base import UpstreamError, with_request_id
 
 ErrorMapper = Callable[[int, bytes, httpx.Headers], UpstreamError]
 
@@ -29,9 +29,11 @@ def transport_error(exc: httpx.TransportError, provider: str) -> UpstreamError:
     """A network-level failure as a retryable UpstreamError (timeouts become TIMEOUT)."""
     if isinstance(exc, httpx.TimeoutException):
         phase = "connecting" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) else "waiting"
-        return UpstreamError(ErrorKind.TIMEOUT, f"upstream {provider} timed out while {phase}", retryable=True)
+        return UpstreamError(ErrorKind.TIMEOUT, f"upstream {provider} timed out while {phase}", retryable=True,
+                             unreachable=isinstance(exc, httpx.ConnectTimeout))
     if isinstance(exc, httpx.ConnectError):
-        return UpstreamError(ErrorKind.PROVIDER_ERROR, f"could not connect to upstream {provider}", retryable=True)
+        return UpstreamError(ErrorKind.PROVIDER_ERROR, f"could not connect to upstream {provider}", retryable=True,
+                             unreachable=True)
     return UpstreamError(ErrorKind.PROVIDER_ERROR,
                          f"upstream {provider} connection failed: {type(exc).__name__}", retryable=True)
 
@@ -92,7 +94,11 @@ async def open_sse(http: httpx.AsyncClient, url: str, body: dict[str, Any], *, h
             except httpx.TransportError as exc:
                 raise transport_error(exc, provider) from None
             raise on_error(resp.status_code, resp.content, resp.headers)
-        yield _events(resp, provider)
+        try:
+            yield _events(resp, provider)
+        except UpstreamError as exc:  # an error event in the body: name the upstream request id
+            with_request_id(exc, resp.headers)
+            raise
     finally:
         await resp.aclose()
 

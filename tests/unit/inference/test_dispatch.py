@@ -100,9 +100,9 @@ def setup() -> tuple[Dispatcher, Scripted, list[float], Clock]:
     return dispatcher, adapter, sleeps, clock
 
 
-def ctx_for(dispatcher: Dispatcher, model: str = "m") -> CallContext:
+def ctx_for(dispatcher: Dispatcher, model: str = "m", account: str = "acc") -> CallContext:
     spec = dispatcher._providers.catalog.models[model]
-    return CallContext(request_id="r1", principal=Principal(account_id="acc", kind="user"),
+    return CallContext(request_id="r1", principal=Principal(account_id=account, kind="user"),
                        request={"model": model, "messages": [{"role": "user", "content": "hi"}]},
                        model=spec, requested_model=model)
 
@@ -207,15 +207,16 @@ async def test_stream_failing_after_the_first_chunk_is_not_retried() -> None:
 async def test_circuit_opens_skips_the_target_and_probes_after_reset(setup: Any) -> None:
     dispatcher, adapter, _, clock = setup
     adapter.script["a"] = [err500()]
-    await dispatcher.chat(ctx_for(dispatcher))  # 3 failures on a -> open; b answers
+    for account in ("acc1", "acc2", "acc3"):  # 3 failures on a each (a storm seen by 3 accounts) -> open
+        await dispatcher.chat(ctx_for(dispatcher, account=account))  # b answers
     assert dispatcher.breakers.get("a", None).state == "open"  # type: ignore[arg-type]
     adapter.calls.clear()
-    await dispatcher.chat(ctx_for(dispatcher))
+    await dispatcher.chat(ctx_for(dispatcher, account="acc4"))
     assert adapter.calls == ["b"], "an open circuit sends nothing to its provider"
     clock.now += 10
     adapter.script["a"] = ["ok"]
     adapter.calls.clear()
-    result = await dispatcher.chat(ctx_for(dispatcher))
+    result = await dispatcher.chat(ctx_for(dispatcher, account="acc4"))
     assert adapter.calls == ["a"] and result["choices"][0]["message"]["content"] == "ok from a"
     assert dispatcher.breakers.get("a", None).state == "closed"  # type: ignore[arg-type]
 
