@@ -19,7 +19,8 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from tests.fakes import FakeOpenAI
+from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI
+from tests.fakes.server import FakeServer
 from tests.fakes.faults import Fault
 from tests.harness.gateway import Gateway
 from tokenyard.inference.v1 import chat_pb2
@@ -34,24 +35,31 @@ HEADER_TIMEOUT, BODY_TIMEOUT, KEEP_ALIVE = 2, 3, 2
 class Env:
     gw: Gateway
     fake: FakeOpenAI
+    translating: list[FakeServer]
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    """A gateway with the default body caps (4 MiB, 32 MiB with media) and short connection deadlines."""
-    fake = FakeOpenAI().start()
-    config = {"providers": {"p-slow": {"kind": "openai", "base_url": fake.base_url}},
-              "models": [{"id": "t/slow", "type": "chat", "provider": "p-slow", "upstream_model": "gpt-4o-mini"}]}
+    """A gateway with the default body caps (4 MiB, 32 MiB with media) and short connection deadlines; an
+    OpenAI fake (t/slow) and two translating providers (t/claude, t/gemini)."""
+    fake, ant, gem = FakeOpenAI().start(), FakeAnthropic().start(), FakeGemini().start()
+    config = {"providers": {"p-slow": {"kind": "openai", "base_url": fake.base_url},
+                            "p-ant": {"kind": "anthropic", "base_url": ant.url, "max_retries": 0},
+                            "p-gem": {"kind": "gemini", "base_url": gem.url, "max_retries": 0}},
+              "models": [{"id": "t/slow", "type": "chat", "provider": "p-slow", "upstream_model": "gpt-4o-mini"},
+                         {"id": "t/claude", "type": "chat", "provider": "p-ant", "upstream_model": "claude-x"},
+                         {"id": "t/gemini", "type": "chat", "provider": "p-gem", "upstream_model": "gemini-x"}]}
     gw = Gateway(workdir=tmp_path_factory.mktemp("transport"), config=config, env={
         "TOKENYARD_HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
         "TOKENYARD_HTTP_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
         "TOKENYARD_HTTP_KEEP_ALIVE_SECONDS": str(KEEP_ALIVE)})
     try:
         gw.start()
-        yield Env(gw, fake)
+        yield Env(gw, fake, [ant, gem])
     finally:
         gw.stop()
-        fake.stop()
+        for server in (fake, ant, gem):
+            server.stop()
 
 
 def post(gw: Gateway, path: str, body: bytes) -> httpx.Response:
@@ -179,18 +187,41 @@ def test_deep_json_bodies_are_400_naming_the_parameter(env: Env, path: str, body
     assert "nested more than 64 levels" in r.text
 
 
-@pytest.mark.parametrize(("field", "param"), [("response_format_json", "response_format"),
-                                              ("tool_choice_json", "tool_choice"), ("extra_json", "metadata")])
-def test_deep_json_strings_over_grpc_are_invalid_argument(env: Env, field: str, param: str) -> None:
-    value = json.dumps({"metadata": DEEP} if field == "extra_json" else DEEP)
-    request = chat_pb2.ChatCompletionRequest(model="local/echo", messages=[chat_pb2.ChatMessage(
-        role="user", content_is_text=True, content=[chat_pb2.ContentPart(text="hi")])], **{field: value})
+DEEP_JSON_FIELDS = [  # (proto field carrying JSON, its value, the parameter the error names)
+    ("response_format_json", {"type": "json_schema", "json_schema": {"name": "x", "schema": DEEP}},
+     "response_format"),
+    ("extra_json", {"metadata": DEEP}, "metadata"),
+    ("other_json", {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav", "x": DEEP}},
+     "messages[0].content[1]"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "param"), DEEP_JSON_FIELDS)
+def test_deep_json_strings_over_grpc_are_invalid_argument(env: Env, field: str, value: dict, param: str) -> None:
+    message = chat_pb2.ChatMessage(role="user", content=[chat_pb2.ContentPart(text="hi")])
+    request = chat_pb2.ChatCompletionRequest(model="local/echo", messages=[message])
+    if field == "other_json":
+        message.content.add(other_json=json.dumps(value))
+        request.messages[0].CopyFrom(message)
+    else:
+        setattr(request, field, json.dumps(value))
     with grpc.insecure_channel(env.gw.grpc_addr) as ch:
         with pytest.raises(grpc.RpcError) as caught:
             pb_grpc.InferenceServiceStub(ch).Chat(pb.ChatRequest(request=request), timeout=20,
                                                   metadata=(("authorization", f"Bearer {env.gw.admin_key}"),))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
-    assert param in (caught.value.details() or "")
+    assert f"'{param}' is nested more than 64 levels" in (caught.value.details() or "")
+
+
+@pytest.mark.parametrize("model", ["t/claude", "t/gemini"])
+def test_deep_tool_arguments_to_a_translating_provider_are_400(env: Env, model: str) -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": json.dumps(DEEP)}}
+    r = post(env.gw, "/v1/chat/completions", orjson.dumps({"model": model, "messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(DEEP)}]}))
+    assert r.status_code == 400, r.text[:300]
+    assert r.json()["error"]["param"] == "messages[1].tool_calls[0].function.arguments"
+    assert all(not upstream.requests for upstream in env.translating), "nothing too deep reaches the provider"
 
 
 def test_deep_tool_parameters_over_grpc_are_invalid_argument(env: Env) -> None:
@@ -201,7 +232,8 @@ def test_deep_tool_parameters_over_grpc_are_invalid_argument(env: Env) -> None:
         calls = pb_grpc.InferenceServiceStub(ch)
         md = (("authorization", f"Bearer {env.gw.admin_key}"),)
         for call in (lambda: calls.Chat(pb.ChatRequest(request=request), metadata=md, timeout=20),
-                     lambda: list(calls.StreamChat(pb.StreamChatRequest(request=request), metadata=md, timeout=20))):
+                     lambda: list(calls.StreamChat(pb.StreamChatRequest(request=request), metadata=md,
+                                                   timeout=20))):
             with pytest.raises(grpc.RpcError) as caught:
                 call()
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
