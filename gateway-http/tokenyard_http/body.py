@@ -1,4 +1,5 @@
-"""Strict JSON request bodies: orjson parsing (rejects invalid UTF-8 and lone surrogates) + pydantic models.
+"""Strict JSON request bodies: orjson parsing (rejects invalid UTF-8 and lone surrogates), a depth cap,
+the media allowance check, then pydantic models.
 
 Routes that take a body use `read_json(request, Model)` and declare `openapi_extra=json_body(Model)`, so the
 schema still shows in /openapi.json (`install_schemas` adds the models to the components).
@@ -12,7 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from tokenyard.errors import invalid
+from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.payload import check_depth, media_bytes
 
 M = TypeVar("M", bound=BaseModel)
 REF = "#/components/schemas/{model}"
@@ -22,14 +24,45 @@ _MODELS: dict[str, type[BaseModel]] = {}  # body models declared by routes, for 
 async def read_json(request: Request, model: type[M]) -> M:
     """The body parsed and validated; a 400 naming the parameter otherwise."""
     raw = await request.body()
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise invalid(f"Request body is not valid JSON: {str(exc).split(':')[0]}") from None
+    data = parse_json(raw)
+    check_media_allowance(request, raw, data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON body, parsed: a 400 when it is not JSON or nests deeper than MAX_JSON_DEPTH."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(f"Request body is not valid JSON: {str(exc).split(':')[0]}") from None
+    check_depth(data, raw=raw)
+    return data
+
+
+def check_media_allowance(request: Request, raw: bytes, data: Any) -> None:
+    """A 413 unless everything beyond the plain body cap is media. BodyLimit lets only the media routes read
+    past `max_body_bytes`; here, once parsed, the bytes outside real media parts must fit under that cap."""
+    settings = request.app.state.settings
+    cap = settings.max_body_bytes
+    if len(raw) > cap and len(raw) - media_bytes(data) > cap:
+        raise GatewayError(ErrorKind.PAYLOAD_TOO_LARGE,
+                           f"Request body exceeds {cap} bytes outside media parts (data URIs in image, "
+                           f"audio, video and file parts may take it to {settings.max_media_body_bytes} bytes)")
+
+
+async def read_body(request: Request) -> bytes:
+    """A body relayed as bytes (passthrough): past the plain cap, it must be JSON whose excess is media."""
+    raw = await request.body()
+    if len(raw) > request.app.state.settings.max_body_bytes:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = None
+        check_media_allowance(request, raw, data)
+    return raw
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from tokenyard.errors import ErrorKind, GatewayError, invalid
@@ -111,6 +112,10 @@ def install(app: FastAPI) -> None:
         resp = error_for(request, GatewayError(kind, message))
         resp.status_code = exc.status_code
         return resp
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        return Response(status_code=400)  # the client left (or was cut off) mid-body: nobody to answer
 
     @app.exception_handler(UnicodeError)
     async def _unicode(request: Request, exc: UnicodeError) -> Response:

@@ -1,6 +1,7 @@
 """Pure-ASGI middleware: request body size cap (413) and HTTP metrics."""
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -12,10 +13,23 @@ from tokenyard.telemetry import HTTP_REQUESTS, HTTP_SECONDS
 Scope = dict[str, Any]
 
 
+MEDIA_ROUTES = re.compile(
+    r"/api/chat"                                              # the chat app
+    r"|/v1/(?:[^/]+/)?(?:chat/completions|responses|messages)"  # inference, app-less or for an app
+    r"|/v1/[^/]+/[^/]+/[^/]+/.+")                             # passthrough (compat chat and provider-native)
+"""The routes whose bodies may carry base64 media, the only ones allowed past `max_body_bytes`."""
+
+
+def media_route(path: str) -> bool:
+    """True for an inference route (MEDIA_ROUTES): its body may grow to `max_media_body_bytes` with media."""
+    return MEDIA_ROUTES.fullmatch(path) is not None
+
+
 class BodyLimit:
     """Answer 413 in OpenAI shape when a body exceeds its cap (by Content-Length or as it streams in).
 
-    Bodies carrying base64 media (`;base64,` data URIs) may reach `max_media_bytes`; others `max_bytes`.
+    A media route (MEDIA_ROUTES) may read up to `max_media_bytes`; its parser then checks that the bytes
+    beyond `max_bytes` are media parts (`body.check_media_allowance`). Every other route: `max_bytes`.
     """
 
     def __init__(self, app: Any, max_bytes: int, max_media_bytes: int) -> None:
@@ -26,29 +40,25 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.max_media_bytes if media_route(scope["path"]) else self.max_bytes
         for name, value in scope.get("headers") or ():
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_media_bytes
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = False
                 if too_big:
-                    return await self._reject(send, self.max_media_bytes, scope)
+                    return await self._reject(send, limit, scope)
         seen = 0
-        media = False
-        tail = b""
         started = False
 
         async def limited_receive() -> dict[str, Any]:
-            nonlocal seen, media, tail
+            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                seen += len(chunk)
-                media = media or b";base64," in tail + chunk
-                tail = chunk[-8:]
-                if seen > self.max_media_bytes or (seen > self.max_bytes and not media):
-                    raise _TooLarge(self.max_media_bytes if media else self.max_bytes)
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: dict[str, Any]) -> None:

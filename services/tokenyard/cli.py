@@ -97,6 +97,7 @@ async def _serve_http(settings, runtime=None) -> None:  # type: ignore[no-untype
 
     from tokenyard.monitoring.tracing import enabled as tracing_on
     from tokenyard_http.app import create_app
+    from tokenyard_http.connections import protocol
 
     host, port = _split(settings.http_listen)
     # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us),
@@ -105,7 +106,8 @@ async def _serve_http(settings, runtime=None) -> None:  # type: ignore[no-untype
     local = runtime.parts.get("inference_servicer") if runtime is not None and not tracing_on() else None
     config = uvicorn.Config(create_app(settings, usage_sink=sink, local_inference=local), host=host, port=port,
                             log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-                            http="httptools",
+                            http=protocol(settings.http_header_timeout_seconds,
+                                          settings.http_body_timeout_seconds),  # httptools + deadlines
                             timeout_keep_alive=settings.http_keep_alive_seconds,
                             log_config=None)  # keep our JSON log handler
     await _graceful_server_class()(config).serve()

@@ -23,12 +23,17 @@ from tokenyard.telemetry import CURRENT_SERVICE
 log = logging.getLogger(__name__)
 
 GRPC_OPTIONS = [
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-    ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.http2.max_pings_without_data", 0),
     ("grpc.so_reuseport", 0),
 ]
+CHANNEL_OPTIONS = [
+    *GRPC_OPTIONS,
+    # Clients take whatever tokenyard's servers send; each server caps its own messages (grpclimits).
+    ("grpc.max_receive_message_length", -1),
+    ("grpc.max_send_message_length", -1),
+]
+DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
 
 
 def to_status(err: GatewayError) -> grpc.Status:
@@ -73,6 +78,8 @@ def _from_rpc_error(exc: grpc.RpcError) -> GatewayError:
                 retry = meta.pop("retry_after", None)
                 return GatewayError(kind, status.message, param=param,
                                     retry_after=float(retry) if retry else None, metadata=meta)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in message:  # grpc's own message cap
+        return GatewayError(ErrorKind.PAYLOAD_TOO_LARGE, f"gRPC message too large: {message}")
     if code == grpc.StatusCode.UNAVAILABLE:
         return GatewayError(ErrorKind.UNAVAILABLE, "a tokenyard service is unavailable")
     if code == grpc.StatusCode.CANCELLED:
@@ -151,9 +158,14 @@ Registrar = Callable[[grpc.aio.Server], str]
 
 
 async def create_server(registrars: Sequence[Registrar], listen: str,
-                        interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> tuple[grpc.aio.Server, int]:
-    """Build and start a grpc.aio server with the given servicers, health checking and reflection."""
-    server = grpc.aio.server(interceptors=list(interceptors), options=GRPC_OPTIONS)
+                        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+                        max_message: int = DEFAULT_MAX_MESSAGE) -> tuple[grpc.aio.Server, int]:
+    """Build and start a grpc.aio server with the given servicers, health checking and reflection.
+
+    A message larger than `max_message` bytes, either way, is refused by grpc itself (RESOURCE_EXHAUSTED)."""
+    options = [*GRPC_OPTIONS, ("grpc.max_receive_message_length", max_message),
+               ("grpc.max_send_message_length", max_message)]
+    server = grpc.aio.server(interceptors=list(interceptors), options=options)
     names = [register(server) for register in registrars]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -171,7 +183,7 @@ async def create_server(registrars: Sequence[Registrar], listen: str,
 def channel(addr: str) -> grpc.aio.Channel:
     """A long-lived client channel (reused for every call)."""
     interceptors = tracing.client_interceptors() or None  # trace context propagation, only when tracing
-    return grpc.aio.insecure_channel(addr, options=GRPC_OPTIONS, interceptors=interceptors)
+    return grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS, interceptors=interceptors)
 
 
 def auth_metadata(credential: str, extra: Sequence[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:

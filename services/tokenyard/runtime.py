@@ -19,6 +19,7 @@ from tokenyard.deployments.wiring import deployment_policy, start_deployments
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.servicer import EmbeddingsServicer, registrar as embeddings_registrar
 from tokenyard.embeddings.wiring import build_embeddings
+from tokenyard.grpclimits import BodyLimits, max_message_bytes
 from tokenyard.grpcutil import Registrar, channel, create_server
 from tokenyard.inference.app_policy import AppPolicy
 from tokenyard.inference.dispatch import Dispatcher
@@ -129,8 +130,9 @@ class Runtime:
             registrars.append(self._videojobs(authenticator))
         show_tenant_labels(s.metrics_tenant_labels)
         init_series(self.catalog)
-        interceptors = [MetricsInterceptor(), *tracing.server_interceptors()]
-        self.server, self.port = await create_server(registrars, s.grpc_listen, interceptors)
+        interceptors = [MetricsInterceptor(), *tracing.server_interceptors(), BodyLimits(s.max_body_bytes)]
+        max_message = max_message_bytes(s.max_body_bytes, s.max_media_body_bytes)
+        self.server, self.port = await create_server(registrars, s.grpc_listen, interceptors, max_message)
         log.info("gRPC services %s listening on port %d", sorted(local), self.port)
 
     def _limiter(self):  # type: ignore[no-untyped-def]

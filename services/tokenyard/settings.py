@@ -38,8 +38,13 @@ class Settings(BaseSettings):
     jwt_audience: str = ""
     http_keep_alive_seconds: int = Field(75, ge=1, description="Idle keep-alive of facade connections; "
                                          "longer than any proxy's idle timeout in front (Envoy: 60 s).")
-    max_body_bytes: int = 4 * 1024 * 1024
-    max_media_body_bytes: int = 32 * 1024 * 1024
+    http_header_timeout_seconds: float = Field(15.0, gt=0, description="A connection (or a request on a "
+                                               "kept-alive one) must send its complete headers this soon.")
+    http_body_timeout_seconds: float = Field(60.0, gt=0, description="A request body must arrive completely "
+                                             "this soon after its headers (else 408, connection closed).")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1, description="Largest request body (HTTP and gRPC).")
+    max_media_body_bytes: int = Field(32 * 1024 * 1024, ge=1, description="Largest body of an inference "
+                                      "request whose excess over max_body_bytes is media parts (data URIs).")
     egress_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"

@@ -105,8 +105,8 @@ def config_body(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     if tools:
         try:
             body["customTools"] = json.loads(tools)
-        except ValueError as exc:
-            errors["customTools"] = f"Not valid JSON: {exc.args[0].split(':')[0]}"
+        except (ValueError, RecursionError) as exc:
+            errors["customTools"] = f"Not valid JSON: {str(exc).split(':')[0]}"
     return body, errors
 
 

@@ -25,7 +25,7 @@ from tokenyard.providers.registry import provider_module
 from tokenyard.providers.transport import timeout_of, transport_error
 from tokenyard.storage.types import utcnow
 
-from tokenyard_http.body import json_body
+from tokenyard_http.body import json_body, read_body
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses
 from tokenyard_http.passthrough.access import GATEWAY_HEADER, authorize, bearer
@@ -107,7 +107,7 @@ async def forward(request: Request) -> Response:
     spec = state.provider(path.provider)
     snap, principal = await authorize(request, state, path.account_id, path.gateway_id)
     url = upstream_url(spec.base_url, path.rest, request.scope.get("query_string", b""))
-    body = await request.body()
+    body = await read_body(request)
     started = time.perf_counter()
     req = state.http.build_request(request.method, url, headers=request_headers(request.headers.items()),
                                    content=body or None, timeout=timeout_of(spec))

@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.videojobs.v1 import videojobs_service_pb2 as pb
 from tokenyard_http.auth import metadata
+from tokenyard_http.body import parse_json
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses, openai_error, rpc_error, validation_error
 from tokenyard_http.paging import page_fields, page_request
@@ -38,8 +39,8 @@ async def _create_body(request: Request) -> VideoCreateRequest:
         if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             raw: Any = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         else:
-            raw = orjson.loads(await request.body() or b"null")
-    except (orjson.JSONDecodeError, ValueError, AssertionError):
+            raw = parse_json(await request.body() or b"null")  # a 400 itself when not JSON or too deep
+    except (ValueError, AssertionError):
         raise invalid("Request body is not valid JSON or form data") from None
     if not isinstance(raw, dict):
         raise invalid("Request body must be a JSON object (send Content-Type: application/json)")

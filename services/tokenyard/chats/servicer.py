@@ -4,15 +4,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-import orjson
 
 from tokenyard.chats import convert
 from tokenyard.chats.service import ChatAppService
 from tokenyard.chats.v1 import chats_service_pb2 as pb
 from tokenyard.chats.v1 import chats_service_pb2_grpc as pb_grpc
-from tokenyard.errors import invalid
 from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.inference import convert as chat_convert
+from tokenyard.payload import loads
 
 
 class ChatsServicer(pb_grpc.ChatsServiceServicer):
@@ -56,10 +55,7 @@ class ChatsServicer(pb_grpc.ChatsServiceServicer):
     async def PutTool(self, request: pb.PutToolRequest, context: grpc.aio.ServicerContext
                       ) -> pb.PutToolResponse:
         t = request.tool
-        try:
-            params = orjson.loads(t.parameters_json) if t.parameters_json else None
-        except orjson.JSONDecodeError:
-            raise invalid("`parameters` is not valid JSON", "parameters") from None
+        params = loads(t.parameters_json, "parameters") if t.parameters_json else None
         row = await self._service.put_tool(credential_from(context), t.name, t.description, params, t.url,
                                            t.secret)
         return pb.PutToolResponse(tool=convert.tool_to_pb(row))

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, replace
 
 from tokenyard.catalog import Catalog
 from tokenyard.errors import invalid
+from tokenyard.payload import loads
 
 MAX_TOKENS_CAP = 100_000
 MAX_LIMIT = 2**31 - 1
@@ -83,10 +83,7 @@ def _check_tools(cfg: AppConfig) -> None:
         if not isinstance(tool, str) or not tool.strip() or len(tool) > 64:
             raise invalid(f"enabledTools[{i}] must be a tool name of 1 to 64 characters", f"enabledTools[{i}]")
     if cfg.custom_tools_json:
-        try:
-            tools = json.loads(cfg.custom_tools_json)
-        except ValueError:
-            raise invalid("customTools must be a JSON array", "customTools") from None
+        tools = loads(cfg.custom_tools_json, "customTools")
         if not isinstance(tools, list):
             raise invalid("customTools must be a JSON array", "customTools")
 

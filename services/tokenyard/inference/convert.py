@@ -7,6 +7,7 @@ import orjson
 
 from tokenyard.common.v1 import common_pb2
 from tokenyard.inference.v1 import chat_pb2 as pb
+from tokenyard.payload import loads
 
 _KNOWN = frozenset({
     "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed",
@@ -38,7 +39,7 @@ def _part_to_pb(part: dict[str, Any]) -> pb.ContentPart:
     return pb.ContentPart(other_json=_dumps(part))
 
 
-def _part_to_dict(part: pb.ContentPart) -> dict[str, Any]:
+def _part_to_dict(part: pb.ContentPart, where: str) -> dict[str, Any]:
     which = part.WhichOneof("part")
     if which == "text":
         return {"type": "text", "text": part.text}
@@ -49,7 +50,7 @@ def _part_to_dict(part: pb.ContentPart) -> dict[str, Any]:
         return {"type": "image_url", "image_url": img}
     if which == "video_url":
         return {"type": "video_url", "video_url": {"url": part.video_url.url}}
-    return orjson.loads(part.other_json) if part.other_json else {"type": "text", "text": ""}
+    return loads(part.other_json, where) if part.other_json else {"type": "text", "text": ""}
 
 
 def message_to_pb(m: dict[str, Any]) -> pb.ChatMessage:
@@ -72,15 +73,15 @@ def message_to_pb(m: dict[str, Any]) -> pb.ChatMessage:
     return out
 
 
-def message_to_dict(m: pb.ChatMessage) -> dict[str, Any]:
-    """Proto -> one OpenAI message dict."""
+def message_to_dict(m: pb.ChatMessage, where: str = "message") -> dict[str, Any]:
+    """Proto -> one OpenAI message dict (`where` names it in errors)."""
     out: dict[str, Any] = {"role": m.role}
     if m.content_is_null:
         out["content"] = None
     elif m.content_is_text:
         out["content"] = m.content[0].text if m.content else ""
     else:
-        out["content"] = [_part_to_dict(p) for p in m.content]
+        out["content"] = [_part_to_dict(p, f"{where}.content[{i}]") for i, p in enumerate(m.content)]
     if m.name:
         out["name"] = m.name
     if m.tool_calls:
@@ -126,26 +127,26 @@ def request_to_pb(d: dict[str, Any]) -> pb.ChatCompletionRequest:
 
 def request_to_dict(r: pb.ChatCompletionRequest) -> dict[str, Any]:
     """Proto -> the OpenAI chat request dict (extra fields restored)."""
-    out: dict[str, Any] = orjson.loads(r.extra_json) if r.extra_json else {}
+    out: dict[str, Any] = loads(r.extra_json) if r.extra_json else {}  # errors name the field itself
     out["model"] = r.model
-    out["messages"] = [message_to_dict(m) for m in r.messages]
+    out["messages"] = [message_to_dict(m, f"messages[{i}]") for i, m in enumerate(r.messages)]
     for name in _OPTIONAL_SCALARS:
         if r.HasField(name):
             out[name] = getattr(r, name)
     if r.stop:
         out["stop"] = list(r.stop)
     if r.response_format_json:
-        out["response_format"] = orjson.loads(r.response_format_json)
+        out["response_format"] = loads(r.response_format_json, "response_format")
     if r.tool_choice_json:
-        out["tool_choice"] = orjson.loads(r.tool_choice_json)
+        out["tool_choice"] = loads(r.tool_choice_json, "tool_choice")
     if r.tools:
         tools = []
-        for t in r.tools:
+        for i, t in enumerate(r.tools):
             fn: dict[str, Any] = {"name": t.name}
             if t.description:
                 fn["description"] = t.description
             if t.parameters_json:
-                fn["parameters"] = orjson.loads(t.parameters_json)
+                fn["parameters"] = loads(t.parameters_json, f"tools[{i}].function.parameters")
             if t.HasField("strict"):
                 fn["strict"] = t.strict
             tools.append({"type": t.type or "function", "function": fn})

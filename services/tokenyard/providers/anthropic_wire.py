@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from tokenyard.errors import invalid
+from tokenyard.payload import check_depth
 from tokenyard.providers.media import media_of
 
 DEFAULT_MAX_TOKENS = 4096
@@ -65,6 +66,7 @@ def _tool_use(call: dict[str, Any], param: str) -> dict[str, Any]:
         raise invalid(f"{param}.function.arguments is not valid JSON", f"{param}.function.arguments") from None
     if not isinstance(args, dict):
         raise invalid(f"{param}.function.arguments must be a JSON object", f"{param}.function.arguments")
+    check_depth(args, f"{param}.function.arguments", raw)
     return {"type": "tool_use", "id": call.get("id") or "", "name": fn.get("name") or "", "input": args}
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import orjson
 
-from tokenyard.errors import invalid
+from tokenyard.errors import GatewayError, invalid
+from tokenyard.payload import loads
 from tokenyard.providers.media import media_of
 
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
@@ -56,10 +57,7 @@ def _parts(content: Any, param: str) -> list[dict[str, Any]]:
 
 def _function_call(call: dict[str, Any], param: str) -> dict[str, Any]:
     fn = call.get("function") or {}
-    try:
-        args = orjson.loads(fn.get("arguments") or "{}")
-    except orjson.JSONDecodeError:
-        raise invalid(f"{param}.function.arguments is not valid JSON", f"{param}.function.arguments") from None
+    args = loads(fn.get("arguments") or "{}", f"{param}.function.arguments")
     base, sig = _split_id(call.get("id") or "")
     part: dict[str, Any] = {"functionCall": {"name": fn.get("name") or "", "args": args}}
     if base:
@@ -74,8 +72,8 @@ def _function_response(m: dict[str, Any], names: dict[str, str], param: str) -> 
     text = content if isinstance(content, str) else "".join(
         p.get("text") or "" for p in content or () if p.get("type") == "text")
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        value = loads(text)
+    except GatewayError:  # not JSON, or too deep to forward as such: sent as text
         value = None
     response = value if isinstance(value, dict) else {"result": text if value is None else value}
     tid = m.get("tool_call_id") or ""
