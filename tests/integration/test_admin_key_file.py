@@ -23,7 +23,8 @@ async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker]:
     await engine.dispose()
 
 
-async def test_first_start_writes_the_file_then_later_starts_only_name_it(sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_first_start_writes_the_file_then_later_starts_only_name_it(
+        sessions: async_sessionmaker, tmp_path: Path) -> None:
     auth = AuthService(sessions)
     first = await bootstrap_admin_key(auth, "", tmp_path / "data")
     assert first is not None and first.secret and first.path == (tmp_path / "data" / "admin-key").resolve()
@@ -37,14 +38,16 @@ async def test_first_start_writes_the_file_then_later_starts_only_name_it(sessio
     assert await bootstrap_admin_key(auth, "", tmp_path / "data") is None
 
 
-async def test_a_file_left_by_a_start_that_died_before_storing_the_key_is_adopted(sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_file_left_by_a_start_that_died_before_storing_it_is_adopted(
+        sessions: async_sessionmaker, tmp_path: Path) -> None:
     secret = read_or_create(tmp_path / "data" / "admin-key")  # the start died right after this
     notice = await bootstrap_admin_key(AuthService(sessions), "", tmp_path / "data")
     assert notice is not None and notice.secret == secret
     assert (await AuthService(sessions).authenticate(secret)).is_admin
 
 
-async def test_a_file_whose_key_was_replaced_is_not_announced(sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_file_whose_key_was_replaced_is_not_announced(
+        sessions: async_sessionmaker, tmp_path: Path) -> None:
     auth = AuthService(sessions)
     assert await bootstrap_admin_key(auth, "", tmp_path / "data") is not None
     assert await bootstrap_admin_key(auth, "ty_sk_chosen-by-the-operator-0123456789", tmp_path / "data") is None

@@ -25,7 +25,8 @@ async def test_concurrent_first_starts_on_one_sqlite_file_all_succeed(tmp_path: 
     start_at = time.time() + 3.0
     procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, url, str(start_at)], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT) for _ in range(PROCESSES)]
-    outputs = [(p.wait(timeout=120), p.stdout.read().decode(errors="replace")) for p in procs]  # type: ignore[union-attr]
+    outputs = [(p.wait(timeout=120), p.stdout.read().decode(errors="replace"))  # type: ignore[union-attr]
+               for p in procs]
     assert [code for code, _ in outputs] == [0] * PROCESSES, "\n".join(out[-2000:] for _, out in outputs)
     tables, versions, columns = await schema_of(url)
     assert (tables, versions, columns) == reference, "concurrent starts must leave the schema one start leaves"
