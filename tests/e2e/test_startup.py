@@ -97,3 +97,14 @@ def _admin_key_from(logs: str) -> str:
     named = re.search(r"bootstrap admin API key is in (\S+)", logs)
     assert named, f"no admin key printed or named:\n{logs}"
     return Path(named.group(1)).read_text().strip()
+
+
+def test_the_first_local_embedding_call_logs_the_model_load_and_its_cost(gateway: Gateway) -> None:
+    resp = gateway.openai().embeddings.create(model="local/all-minilm-l6-v2", input="warm up")
+    assert len(resp.data[0].embedding) == 384
+    log = (gateway.workdir / "gateway.log").read_text(errors="replace")
+    loading = log.find('"msg":"loading local embedding model all-minilm-l6-v2 ..."')
+    loaded = re.search(r'"level":"info","logger":"[\w.]+","msg":"local embedding model all-minilm-l6-v2 loaded in '
+                       r'\d+\.\d s \(RSS \+\d+ MB, \d+ threads\)', log)
+    assert loading >= 0 and loaded and loading < loaded.start(), log[-3000:]
+    assert log.count("loading local embedding model") == 1, "loaded once per process"
