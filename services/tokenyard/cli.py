@@ -6,6 +6,7 @@ import contextlib
 import signal
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
@@ -15,11 +16,6 @@ from tokenyard.settings import SERVICES
 app = typer.Typer(help="tokenyard: a multi-tenant AI model gateway.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 SERVE_CHOICES = (*SERVICES, "http")
-
-
-def _split(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _settings(**overrides: object):  # type: ignore[no-untyped-def]
@@ -78,7 +74,10 @@ def _graceful_server_class():  # type: ignore[no-untyped-def]
     import uvicorn
 
     class GracefulServer(uvicorn.Server):
-        """uvicorn re-raises SIGTERM after shutting down, which would skip our own clean-up; this does not."""
+        """uvicorn re-raises SIGTERM after shutting down, which would skip our own clean-up; this does not.
+        `on_ready` runs once the app started and the socket accepts connections."""
+
+        on_ready: Callable[[], None] = staticmethod(lambda: None)
 
         @contextlib.contextmanager
         def capture_signals(self):  # type: ignore[no-untyped-def]
@@ -89,61 +88,109 @@ def _graceful_server_class():  # type: ignore[no-untyped-def]
                 for sig, handler in old.items():
                     signal.signal(sig, handler)
 
+        async def startup(self, sockets=None) -> None:  # type: ignore[no-untyped-def]
+            await super().startup(sockets=sockets)
+            if self.started:
+                self.on_ready()
+
     return GracefulServer
 
 
-async def _serve_http(settings, runtime=None) -> None:  # type: ignore[no-untyped-def]
+async def _serve_http(settings, sock, on_ready, runtime=None) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from tokenyard.monitoring.tracing import enabled as tracing_on
     from tokenyard_http.app import create_app
     from tokenyard_http.connections import protocol
 
-    host, port = _split(settings.http_listen)
     # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us),
     # and the facade calls the Router in-process, unless tracing wants that hop as a span of its own.
     sink = runtime.parts.get("usage_sink") if runtime is not None else None
     local = runtime.parts.get("inference_servicer") if runtime is not None and not tracing_on() else None
-    config = uvicorn.Config(create_app(settings, usage_sink=sink, local_inference=local), host=host, port=port,
+    config = uvicorn.Config(create_app(settings, usage_sink=sink, local_inference=local),
                             log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
                             http=protocol(settings.http_header_timeout_seconds,
                                           settings.http_body_timeout_seconds),  # httptools + deadlines
                             timeout_keep_alive=settings.http_keep_alive_seconds,
                             log_config=None)  # keep our JSON log handler
-    await _graceful_server_class()(config).serve()
+    server = _graceful_server_class()(config)
+    server.on_ready = on_ready
+    await server.serve(sockets=[sock])
+
+
+def _ready_line(settings, services: tuple[str, ...], runtime, http_sock) -> str:  # type: ignore[no-untyped-def]
+    from tokenyard.listen import split_addr
+
+    def bound(addr: str, port: int) -> str:  # the configured host with the real port (port 0 picks one)
+        host = split_addr(addr)[0]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    parts = []
+    if runtime is not None:
+        parts.append(f" gRPC {bound(settings.grpc_listen, runtime.port)} ({', '.join(services)})")
+    if http_sock is not None:
+        parts.append(f" HTTP http://{bound(settings.http_listen, http_sock.getsockname()[1])}")
+    return "tokenyard ready:" + "".join(parts)
 
 
 async def _run(settings, catalog, services: tuple[str, ...], http: bool) -> None:  # type: ignore[no-untyped-def]
+    from tokenyard.listen import check_free, claim_http
     from tokenyard.monitoring import tracing
     from tokenyard.runtime import Runtime
 
-    role = services[0] if len(services) == 1 else "gateway" if services else "http"
-    tracing.setup(settings.otel_exporter, f"tokenyard-{role}")
-    metrics = _metrics_server(settings) if services and not http else None
-    runtime = await Runtime.start(settings, services, catalog=catalog) if services else None
-    if runtime is not None and runtime.generated_admin_key:
-        print(f"Generated bootstrap admin API key (shown once, store it now): {runtime.generated_admin_key}",
-              flush=True)
+    # Ports first: a busy one stops the start before the database, the admin key or any worker is touched.
+    http_sock = claim_http(settings.http_listen) if http else None
+    runtime = metrics = None
     try:
-        grpc_part = f" gRPC {settings.grpc_listen} ({', '.join(services)})" if services else ""
-        http_part = f" HTTP http://{settings.http_listen}" if http else ""
-        print(f"tokenyard ready:{grpc_part}{http_part}", flush=True)
+        if services:
+            check_free(settings.grpc_listen, "gRPC")
+        role = services[0] if len(services) == 1 else "gateway" if services else "http"
+        tracing.setup(settings.otel_exporter, f"tokenyard-{role}")
+        metrics = _metrics_server(settings) if services and not http else None
+        runtime = await Runtime.start(settings, services, catalog=catalog) if services else None
+
+        def ready() -> None:
+            for line in runtime.admin_key_notice.lines() if runtime and runtime.admin_key_notice else ():
+                print(line, flush=True)
+            print(_ready_line(settings, services, runtime, http_sock), flush=True)
+
         if http:
-            await _serve_http(settings, runtime)
+            await _serve_http(settings, http_sock, ready, runtime)
         else:
+            ready()
             await _wait_for_signal()
     finally:
         if runtime is not None:
             await runtime.stop()
         if metrics is not None:
             metrics.close()
+        if http_sock is not None:
+            http_sock.close()
         tracing.shutdown()
 
 
 def _metrics_server(settings):  # type: ignore[no-untyped-def]
+    from tokenyard.listen import ListenError
     from tokenyard.monitoring.exporter import start_metrics_server
 
-    return start_metrics_server(settings.metrics_listen, settings.metrics_token) if settings.metrics_listen else None
+    if not settings.metrics_listen:
+        return None
+    try:
+        return start_metrics_server(settings.metrics_listen, settings.metrics_token)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {settings.metrics_listen} (metrics): "
+                          f"{(exc.strerror or str(exc)).lower()}") from None
+
+
+def _start(settings, catalog, services: tuple[str, ...], http: bool) -> None:  # type: ignore[no-untyped-def]
+    """Run until stopped; a port that cannot be bound is one line on stderr and exit status 1."""
+    from tokenyard.listen import ListenError
+
+    try:
+        _asyncio_run(_run(settings, catalog, services, http))
+    except ListenError as exc:
+        typer.echo(f"tokenyard: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -160,7 +207,7 @@ def up(
                                   data_dir=data_dir)
     settings = _with_internal_secret(settings, SERVICES)
     logs.setup(settings.log_level)
-    _asyncio_run(_run(settings, catalog, SERVICES, http=True))
+    _start(settings, catalog, SERVICES, http=True)
 
 
 @app.command()
@@ -182,12 +229,12 @@ def serve(
         settings, catalog = _settings(config=config, http_listen=listen)
         settings = _with_internal_secret(settings, ())
         logs.setup(settings.log_level)
-        _asyncio_run(_run(settings, catalog, (), http=True))
+        _start(settings, catalog, (), http=True)
         return
     settings, catalog = _settings(config=config, grpc_listen=listen, metrics_listen=metrics_listen)
     settings = _with_internal_secret(settings, (service,))
     logs.setup(settings.log_level)
-    _asyncio_run(_run(settings, catalog, (service,), http=False))
+    _start(settings, catalog, (service,), http=False)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

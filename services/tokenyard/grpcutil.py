@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from tokenyard.errors import ERROR_DOMAIN, ErrorKind, GatewayError, kind_for_grpc_code, kind_for_reason
+from tokenyard.listen import ListenError
 from tokenyard.monitoring import tracing
 from tokenyard.monitoring.metrics import ERRORS, record_rejection
 from tokenyard.outage import is_outage
@@ -173,9 +174,12 @@ async def create_server(registrars: Sequence[Registrar], listen: str,
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(listen)
+    try:
+        port = server.add_insecure_port(listen)
+    except RuntimeError:  # grpc's own message suggests GRPC_VERBOSITY; the cause is nearly always a busy port
+        port = 0
     if port == 0:
-        raise RuntimeError(f"cannot listen on {listen}")
+        raise ListenError(f"cannot listen on {listen} (gRPC): address already in use or not available")
     await server.start()
     return server, port
 

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import httpx
 
+from tokenyard.auth.bootstrap import AdminKeyNotice, bootstrap_admin_key
 from tokenyard.auth.cache import CachedAuthenticator
 from tokenyard.auth.client import AuthClient
 from tokenyard.auth.servicer import AuthServicer, registrar as auth_registrar
@@ -54,7 +55,7 @@ class Runtime:
     services: frozenset[str]
     server: grpc.aio.Server | None = None
     port: int = 0
-    generated_admin_key: str | None = None
+    admin_key_notice: AdminKeyNotice | None = None
     parts: dict[str, Any] = field(default_factory=dict)
     _closers: list[Any] = field(default_factory=list)
 
@@ -64,7 +65,11 @@ class Runtime:
         """Open the database (migrating it), build every requested service and serve them on one server."""
         rt = cls(settings=settings, catalog=catalog or load_catalog(settings.config),
                  services=frozenset(services))
-        await rt._build()
+        try:
+            await rt._build()
+        except BaseException:
+            await rt.stop()  # close what was built (engine, workers, spool) so the process can exit
+            raise
         return rt
 
     def _channel(self, service: str) -> grpc.aio.Channel:
@@ -88,7 +93,7 @@ class Runtime:
         registrars: list[Registrar] = []
         if "auth" in local:
             auth_service = AuthService(sessions, jwt=jwt_verifier(s))
-            self.generated_admin_key = await auth_service.bootstrap_admin(s.admin_key)
+            self.admin_key_notice = await bootstrap_admin_key(auth_service, s.admin_key, s.data_dir)
             self.parts["auth_service"] = auth_service
             backend = auth_service.authenticate
         else:

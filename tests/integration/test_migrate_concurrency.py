@@ -15,8 +15,8 @@ from tokenyard.storage.db import create_engine, migrate
 from tests.conftest import HAVE_POSTGRES
 from tests.integration.conftest import create_pg_database, drop_pg_database
 
-pytestmark = pytest.mark.skipif(not HAVE_POSTGRES, reason="PostgreSQL is not running on 127.0.0.1:5432: the "
-                                "migration lock is PostgreSQL-only (SQLite serialises writers itself)")
+pytestmark = pytest.mark.skipif(not HAVE_POSTGRES, reason="PostgreSQL is not running on 127.0.0.1:5432 (SQLite: "
+                                "see test_migrate_concurrency_sqlite.py)")
 PROCESSES = 4
 # Each process imports tokenyard, then waits for the same instant so their migrations really overlap.
 SCRIPT = """

@@ -235,9 +235,10 @@ class AuthService:
                 updated += max(result.rowcount, 0)
         return updated
 
-    async def bootstrap_admin(self, admin_key: str) -> str | None:
+    async def bootstrap_admin(self, admin_key: str, generate: Callable[[], str] = new_secret) -> str | None:
         """Make sure the admin key exists. With `admin_key` set it becomes the admin secret; without one,
-        a secret is generated on first start and returned (to be printed once); later starts return None."""
+        `generate()` makes the secret on first start (before it is stored: see auth/bootstrap.py) and it is
+        returned; later starts return None."""
         await self.ensure_account(ADMIN_ACCOUNT, is_admin=True)
         async with self._sessions() as s, s.begin():
             row = await s.get(ApiKey, ADMIN_KEY_ID)
@@ -255,7 +256,7 @@ class AuthService:
                 return None
             if row is not None:
                 return None
-            secret = new_secret()
+            secret = generate()
             s.add(ApiKey(id=ADMIN_KEY_ID, account_id=ADMIN_ACCOUNT, name="bootstrap admin",
                          prefix=display_prefix(secret), key_hash=hash_secret(secret), scopes=["admin"],
                          created_at=self._clock()))

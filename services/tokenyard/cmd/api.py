@@ -39,11 +39,14 @@ def _message(resp: httpx.Response) -> str:
 class Api:
     """A thin wrapper over httpx that turns failures into one-line errors."""
 
-    def __init__(self, url: str, key: str, timeout: float = 60.0) -> None:
-        if not key:
+    def __init__(self, url: str, key: str, timeout: float = 60.0, required: bool = True) -> None:
+        if not key and required:
             raise fail("no API key: pass --key or set TOKENYARD_KEY")
-        self.client = httpx.Client(base_url=url.rstrip("/") or DEFAULT_URL, timeout=timeout,
-                                   headers={"Authorization": f"Bearer {key}"})
+        try:
+            self.client = httpx.Client(base_url=url.rstrip("/") or DEFAULT_URL, timeout=timeout,
+                                       headers={"Authorization": f"Bearer {key}"} if key else {})
+        except (httpx.InvalidURL, ValueError):
+            raise fail(f"invalid --url {url!r}: expected e.g. {DEFAULT_URL}") from None
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send; raise typer.Exit with the API's error message on failure."""
@@ -51,6 +54,8 @@ class Api:
             resp = self.client.request(method, path, **kwargs)
         except httpx.ConnectError:
             raise fail(f"cannot reach {self.client.base_url}") from None
+        except httpx.UnsupportedProtocol:
+            raise fail(f"invalid --url {self.client.base_url}: expected e.g. {DEFAULT_URL}") from None
         except httpx.HTTPError as exc:
             raise fail(f"request to {self.client.base_url} failed: {type(exc).__name__}") from None
         if resp.status_code >= 400:
@@ -58,8 +63,12 @@ class Api:
         return resp
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send and decode JSON."""
-        return self.request(method, path, **kwargs).json()
+        """Send and decode JSON (an answer that is not JSON: not a tokenyard gateway, one error line)."""
+        try:
+            return self.request(method, path, **kwargs).json()
+        except ValueError:
+            raise fail(f"{self.client.base_url} answered {path} with something that is not JSON: "
+                       "is --url a tokenyard gateway?") from None
 
     def items(self, path: str, params: dict[str, Any] | None = None, max_pages: int = 100) -> list[Any]:
         """Every item of a paginated list (following `has_more`/`last_id`, 100 a page)."""
@@ -84,10 +93,12 @@ class Api:
                 yield resp
         except httpx.ConnectError:
             raise fail(f"cannot reach {self.client.base_url}") from None
+        except httpx.UnsupportedProtocol:
+            raise fail(f"invalid --url {self.client.base_url}: expected e.g. {DEFAULT_URL}") from None
         except httpx.HTTPError as exc:
             raise fail(f"stream failed: {type(exc).__name__}") from None
 
 
-def api(url: str, key: str) -> Api:
-    """Build the client (URL defaults to the local all-in-one gateway)."""
-    return Api(url or os.environ.get("TOKENYARD_URL", DEFAULT_URL), key)
+def api(url: str, key: str, required: bool = True) -> Api:
+    """Build the client (URL defaults to the local all-in-one gateway); `required`: the command needs a key."""
+    return Api(url or os.environ.get("TOKENYARD_URL", DEFAULT_URL), key, required=required)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tokenyard.cmd.api import DEFAULT_URL, KEY_OPTION, URL_OPTION, api, fail
+from tokenyard.cmd.output import print_table, when
 
 console = Console()
 videos_app = typer.Typer(help="Generate videos: create (optionally --wait and download), list, get.",
@@ -74,7 +75,7 @@ def videos_create(prompt: Annotated[str, typer.Argument(help="What the video sho
     if size:
         body["size"] = size
     video = client.json("POST", "/v1/videos", json=body)
-    console.print(f"Submitted [bold]{video['id']}[/bold] ({video['status']})")
+    console.print(f"Submitted [bold]{video['id']}[/bold] ({video['status']})", soft_wrap=True, highlight=False)
     if not wait:
         return
     video = _poll(client, video["id"], timeout)
@@ -88,12 +89,10 @@ def videos_create(prompt: Annotated[str, typer.Argument(help="What the video sho
 @videos_app.command("list")
 def videos_list(url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """List your video jobs."""
-    from tokenyard.cmd.resources import _table
-
     data = api(url, key).json("GET", "/v1/videos")
-    _table("Videos", ["id", "model", "status", "progress", "seconds", "size", "created"],
-           [[v.get("id"), v.get("model"), v.get("status"), v.get("progress"), v.get("seconds"), v.get("size"),
-             v.get("created_at")] for v in data.get("data", [])])
+    print_table("Videos (times UTC)", ["id", "model", "status", "progress", "seconds", "size", "created"],
+                [[v.get("id"), v.get("model"), v.get("status"), v.get("progress"), v.get("seconds"), v.get("size"),
+                  when(v.get("created_at"))] for v in data.get("data", [])])
 
 
 @videos_app.command("get")

@@ -6,24 +6,14 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from tokenyard.cmd.api import DEFAULT_URL, KEY_OPTION, URL_OPTION, api, fail
+from tokenyard.cmd.output import console, print_table, when
 
-console = Console()
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 apps_app = typer.Typer(help="Create, list, show and delete apps; read and set their AI config.",
                        no_args_is_help=True)
-
-
-def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    table = Table(title=title)
-    for c in columns:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*["" if v is None else str(v) for v in r])
-    console.print(table)
 
 
 @keys_app.command("create")
@@ -39,7 +29,8 @@ def keys_create(name: Annotated[str, typer.Argument(help="Key name.")],
     if expires_at:
         body["expires_at"] = expires_at
     created = api(url, key).json("POST", "/v1/keys", json=body)
-    console.print(f"Created key [bold]{created.get('id')}[/bold]. Secret (shown once):")
+    console.print(f"Created key [bold]{created.get('id')}[/bold]. Secret (shown once):", soft_wrap=True,
+                  highlight=False)
     print(created.get("key"))
 
 
@@ -48,9 +39,11 @@ def keys_list(all_: Annotated[bool, typer.Option("--all", help="Include revoked 
               url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """List your keys (never their secrets)."""
     items = api(url, key).items("/v1/keys", {"include_revoked": "true"} if all_ else None)
-    _table("API keys", ["id", "name", "prefix", "scopes", "app", "created", "last used", "expires", "revoked"],
-           [[k.get("id"), k.get("name"), k.get("prefix"), ",".join(k.get("scopes") or []), k.get("app_id"),
-             k.get("created_at"), k.get("last_used_at"), k.get("expires_at"), k.get("revoked_at")] for k in items])
+    print_table("API keys (times UTC)",
+                ["id", "name", "prefix", "scopes", "app", "created", "last used", "expires", "revoked"],
+                [[k.get("id"), k.get("name"), k.get("prefix"), ", ".join(k.get("scopes") or []), k.get("app_id"),
+                  when(k.get("created_at")), when(k.get("last_used_at")), when(k.get("expires_at")),
+                  when(k.get("revoked_at"))] for k in items])
 
 
 @keys_app.command("revoke")
@@ -58,22 +51,23 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id.")],
                 url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """Revoke a key for good."""
     api(url, key).request("DELETE", f"/v1/keys/{key_id}")
-    console.print(f"Revoked {key_id}")
+    console.print(f"Revoked {key_id}", soft_wrap=True, highlight=False)
 
 
 @apps_app.command("create")
 def apps_create(name: str, url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """Create an app."""
     app = api(url, key).json("POST", "/v1/apps", json={"name": name})
-    console.print(f"Created app [bold]{app['id']}[/bold] ({app['name']})")
+    console.print(f"Created app [bold]{app['id']}[/bold] ({escape(app['name'])})", soft_wrap=True,
+                  highlight=False)
 
 
 @apps_app.command("list")
 def apps_list(url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """List your apps."""
     items = api(url, key).items("/v1/apps")
-    _table("Apps", ["id", "name", "owner", "created"],
-           [[a.get("id"), a.get("name"), a.get("owner"), a.get("created_at")] for a in items])
+    print_table("Apps (times UTC)", ["id", "name", "owner", "created"],
+                [[a.get("id"), a.get("name"), a.get("owner"), when(a.get("created_at"))] for a in items])
 
 
 @apps_app.command("show")
@@ -89,7 +83,7 @@ def apps_show(app_id: str, url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") 
 def apps_delete(app_id: str, url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """Delete an app and its AI config; every key of the app is revoked."""
     api(url, key).request("DELETE", f"/v1/apps/{app_id}")
-    console.print(f"Deleted {app_id} (its keys are revoked)")
+    console.print(f"Deleted {app_id} (its keys are revoked)", soft_wrap=True, highlight=False)
 
 
 @apps_app.command("config")
@@ -109,17 +103,9 @@ def apps_config(app_id: str,
 
 
 def models(type_: Annotated[Optional[str], typer.Option("--type", help="chat, embedding or video.")] = None,
-           url: URL_OPTION = DEFAULT_URL) -> None:
+           url: URL_OPTION = DEFAULT_URL, key: KEY_OPTION = "") -> None:
     """List the model catalog with prices (no key needed)."""
-    import httpx
-
-    try:
-        resp = httpx.get(f"{url.rstrip('/')}/v1/public/models", timeout=30)
-    except httpx.HTTPError as exc:
-        raise fail(f"cannot reach {url}: {type(exc).__name__}") from None
-    if resp.status_code >= 400:
-        raise fail(f"HTTP {resp.status_code}")
-    items = resp.json().get("data", [])
+    items = api(url, key, required=False).json("GET", "/v1/public/models").get("data", [])
     rows = []
     for m in items:
         if type_ and m.get("type") != type_:
@@ -127,7 +113,7 @@ def models(type_: Annotated[Optional[str], typer.Option("--type", help="chat, em
         p = m.get("pricing") or {}
         rows.append([m.get("id"), m.get("type"), m.get("provider"), m.get("context_window"),
                      p.get("input_per_mtok_usd"), p.get("output_per_mtok_usd")])
-    _table("Models", ["id", "type", "provider", "context", "$ in / Mtok", "$ out / Mtok"], rows)
+    print_table("Models", ["id", "type", "provider", "context", "$ in / Mtok", "$ out / Mtok"], rows)
 
 
 def usage(app_id: Annotated[str, typer.Option("--app", help="App id.")],
@@ -141,7 +127,7 @@ def usage(app_id: Annotated[str, typer.Option("--app", help="App id.")],
     u = api(url, key).json("GET", f"/v1/{app_id}/ai/usage", params={"startDate": start, "endDate": end})
     rows = [[m["model"], m["requests"], m["promptTokens"], m["completionTokens"], m["totalTokens"], m["costUsd"]]
             for m in u.get("byModel", [])]
-    rows.append(["[bold]total[/bold]", u["requests"], u["promptTokens"], u["completionTokens"], u["totalTokens"],
+    rows.append(["total", u["requests"], u["promptTokens"], u["completionTokens"], u["totalTokens"],
                  u["costUsd"]])
-    _table(f"Usage of {app_id}, {u['startDate']} to {u['endDate']}",
-           ["model", "requests", "prompt", "completion", "total", "cost (USD)"], rows)
+    print_table(f"Usage of {app_id}, {u['startDate']} to {u['endDate']}",
+                ["model", "requests", "prompt", "completion", "total", "cost (USD)"], rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ class SentenceModel:
     """
 
     def __init__(self, model_dir: Path | None = None, *, dimensions: int = 384, max_tokens: int = 256,
-                 threads: int = 0) -> None:
+                 threads: int = 0, name: str = "local") -> None:
+        self.name = name
         self._dir = model_dir
         self.dimensions = dimensions
         self.max_tokens = max_tokens
@@ -69,6 +71,8 @@ class SentenceModel:
         with self._lock:
             if self._model is not None:
                 return
+            log.info("loading local embedding model %s ...", self.name)
+            started, rss_before = time.perf_counter(), _rss_bytes()
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             try:
@@ -85,7 +89,9 @@ class SentenceModel:
             model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
             model.eval()
             self._model = model
-            log.info("local embedding model loaded from %s (%d threads)", folder, torch.get_num_threads())
+            log.info("local embedding model %s loaded in %.1f s (RSS +%d MB, %d threads) from %s", self.name,
+                     time.perf_counter() - started, max(0, _rss_bytes() - rss_before) // 2**20,
+                     torch.get_num_threads(), folder)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens per text as the model sees them, including its two special tokens ([CLS], [SEP])."""
@@ -100,3 +106,14 @@ class SentenceModel:
             vectors = self._model.encode(texts, batch_size=max(len(texts), 1), convert_to_numpy=True,
                                          normalize_embeddings=True, show_progress_bar=False)
         return vectors.tolist()
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory now (Linux /proc; elsewhere its peak so far)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -70,13 +70,10 @@ class LocalRunner:
             self._preload = asyncio.create_task(self._load(), name=f"embed-preload-{self.name}")
 
     async def _load(self) -> None:
-        started = time.perf_counter()
-        try:
+        try:  # the model logs its own loading and load time
             await asyncio.get_running_loop().run_in_executor(self._executor, self.model.load)
         except Exception:
             log.warning("preloading embedding model %s failed", self.name, exc_info=True)
-            return
-        log.info("embedding model %s ready in %.1fs", self.name, time.perf_counter() - started)
 
     async def count_tokens(self, texts: list[str]) -> list[int]:
         """Model tokens per text (tokenizer only; runs on a worker thread)."""

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 # Local embedding models by upstream model name; each factory takes the CPU thread count (0 = default).
 LOCAL_MODELS: dict[str, Callable[[int], EmbeddingModel]] = {
-    "all-minilm-l6-v2": lambda threads: SentenceModel(dimensions=384, max_tokens=256, threads=threads),
+    "all-minilm-l6-v2": lambda threads: SentenceModel(dimensions=384, max_tokens=256, threads=threads,
+                                                      name="all-minilm-l6-v2"),
 }
 
 

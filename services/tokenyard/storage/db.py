@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -72,8 +74,31 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+@contextlib.contextmanager
+def _sqlite_migration_lock(url: str) -> Iterator[None]:
+    """Hold an OS file lock on `<db>.migrate.lock` next to a SQLite file (nothing for other databases).
+
+    SQLite's own locking covers one statement, not Alembic's read-the-version-then-create sequence, so
+    processes starting together on a fresh file would both create the same tables. flock is released by
+    the kernel when the process dies, so a crashed migrator never leaves the lock behind."""
+    db = make_url(url).database if is_sqlite(url) else None
+    if not db or db == ":memory:" or db.startswith("file:"):
+        yield
+        return
+    import fcntl  # POSIX only, like the rest of the local mode
+
+    path = Path(f"{db}.migrate.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def _upgrade(url: str) -> None:
-    with _ALEMBIC:
+    with _ALEMBIC, _sqlite_migration_lock(url):
         command.upgrade(alembic_config(url), "heads")
 
 
@@ -82,6 +107,6 @@ async def migrate(url: str) -> None:
 
     Safe to call from several processes at once (split services starting together on one database): on
     PostgreSQL the migration transaction first takes an advisory lock on MIGRATION_LOCK_KEY (see
-    migrations/env.py), so one process migrates while the others wait, then find nothing left to do.
-    SQLite serialises writers itself."""
+    migrations/env.py), so one process migrates while the others wait, then find nothing left to do. On a
+    SQLite file the same is done with a file lock on `<db>.migrate.lock` (see _sqlite_migration_lock)."""
     await asyncio.to_thread(_upgrade, url)
