@@ -1,0 +1,54 @@
+"""One gateway for the first-hour API tests: platform JWTs on, OpenAI provider on a fake, Anthropic keyless."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.fakes import FakeOpenAI
+from tests.harness.gateway import Gateway
+from tests.jwt_helpers import JWT_SECRET, hs256
+
+FAKE_KEY = "sk-fake-api19-0123456789"
+
+
+@dataclass
+class Api19:
+    """The running gateway and its fake OpenAI upstream."""
+
+    gw: Gateway
+    fake: FakeOpenAI
+
+    def user(self, prefix: str = "u") -> tuple[str, httpx.Client]:
+        """A fresh platform user (account id, HTTP client signed in with an HS256 JWT)."""
+        sub = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        return sub, self.gw.http(hs256(sub))
+
+
+def api19_gateway(workdir: object, config: dict | None = None, env: dict[str, str] | None = None) -> Gateway:
+    """A gateway whose `openai` provider is the fake (key set) and whose Anthropic/Gemini keys are unset."""
+    return Gateway(workdir=workdir, config=config,  # type: ignore[arg-type]
+                   env={"TOKENYARD_JWT_SECRET": JWT_SECRET, "API19_OPENAI_KEY": FAKE_KEY, "ANTHROPIC_API_KEY": "",
+                        "GEMINI_API_KEY": "", "GOOGLE_API_KEY": "", "OPENAI_API_KEY": "", **(env or {})})
+
+
+def fake_provider_config(fake: FakeOpenAI) -> dict:
+    """The default catalog with its `openai` provider pointed at the fake."""
+    return {"providers": {"openai": {"kind": "openai", "base_url": fake.base_url, "api_key_env": "API19_OPENAI_KEY",
+                                     "max_retries": 0}}}
+
+
+@pytest.fixture(scope="module")
+def api19(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api19]:
+    fake = FakeOpenAI(require_api_key=FAKE_KEY)
+    fake.start()
+    gw = api19_gateway(tmp_path_factory.mktemp("api19"), fake_provider_config(fake))
+    try:
+        gw.start()
+        yield Api19(gw, fake)
+    finally:
+        gw.stop()
+        fake.stop()
