@@ -29,3 +29,28 @@ def test_app_scoped_models_retrieve(api19: Api19) -> None:
     with pytest.raises(openai.NotFoundError) as exc:
         client.models.retrieve("openai/gpt-4o-mini")  # in the catalog, not allowed for this app
     assert exc.value.body["code"] == "model_not_found"
+
+
+APP_ROUTES = [("GET", "/ai/usage", None), ("GET", "/videos", None), ("GET", "/ai/config", None),
+              ("GET", "/models", None), ("GET", "/videos/video_x", None),
+              ("POST", "/videos", {"model": "local/test-pattern", "prompt": "p", "seconds": "1"}),
+              ("POST", "/chat/completions", {"model": "local/echo", "messages": [{"role": "user", "content": "x"}]})]
+
+
+def test_unknown_or_foreign_app_ids_are_404_on_every_app_route(api19: Api19) -> None:
+    owner, bob = api19.user("bob")
+    _, alice = api19.user("alice")
+    bobs_app = new_app(bob, "bob's")
+    alices_app = new_app(alice, "alice's")
+    alice_app_key = api19.gw.http(new_key(alice, app_id=alices_app,
+                                          scopes=["ai:gateway", "usage:read", "apps:write"])["key"])
+    callers = {"admin": (api19.gw.http(), ["app_nope"]), "alice": (alice, ["app_nope", bobs_app]),
+               "alice's app key": (alice_app_key, ["app_nope", bobs_app])}
+    for who, (client, apps) in callers.items():
+        for app in apps:
+            for method, path, body in APP_ROUTES:
+                r = client.request(method, f"/v1/{app}{path}", json=body)
+                assert r.status_code == 404, (who, app, method, path, r.status_code, r.text[:200])
+                assert r.json()["error"]["code"] == "not_found", (who, path, r.text[:200])
+    assert api19.gw.http().get(f"/v1/{bobs_app}/ai/usage").status_code == 200  # the admin sees a real app
+    assert bob.get(f"/v1/{bobs_app}/videos").status_code == 200

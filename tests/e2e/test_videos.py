@@ -155,13 +155,15 @@ def test_other_users_jobs_are_not_found(gateway: Gateway, finished: dict) -> Non
 
 def test_app_scoped_routes_keep_jobs_apart(gateway: Gateway) -> None:
     with gateway.http() as http:
-        created = http.post("/v1/app-one/videos", data={**TINY, "seconds": "1"})  # form fields, as the SDK sends
+        one, two = (http.post("/v1/apps", json={"name": n}).json()["id"] for n in ("one", "two"))
+        created = http.post(f"/v1/{one}/videos", data={**TINY, "seconds": "1"})  # form fields, as the SDK sends
         assert created.status_code == 202, created.text
         vid = created.json()["id"]
-        wait_for(http, vid, prefix="/v1/app-one")
-        assert http.get(f"/v1/app-two/videos/{vid}").status_code == 404
-        assert [v["id"] for v in http.get("/v1/app-one/videos").json()["data"]] == [vid]
-        assert http.get(f"/v1/app-one/videos/{vid}/content").headers["content-type"] == "video/mp4"
+        wait_for(http, vid, prefix=f"/v1/{one}")
+        assert http.get(f"/v1/{two}/videos/{vid}").status_code == 404
+        assert [v["id"] for v in http.get(f"/v1/{one}/videos").json()["data"]] == [vid]
+        assert http.get(f"/v1/{one}/videos/{vid}/content").headers["content-type"] == "video/mp4"
+        assert http.get("/v1/app-one/videos").status_code == 404  # no such app
 
 
 def test_grpc_download_streams_chunks(gateway: Gateway, finished: dict) -> None:

@@ -62,13 +62,19 @@ class VideoJobsService:
         principal = await self._auth.authenticate(credential)
         if not principal.has("ai:gateway"):
             raise GatewayError(ErrorKind.PERMISSION_DENIED, "video generation needs the ai:gateway scope")
-        if app_id and principal.app_id and principal.app_id != app_id:
-            raise GatewayError(ErrorKind.PERMISSION_DENIED,
-                               f"this key belongs to another app than {app_id!r}")
-        check_owner = app_id and not principal.app_id and not principal.is_admin and self._app_owner is not None
-        if check_owner and await self._app_owner(app_id) != principal.account_id:  # type: ignore[misc]
+        if app_id and not await self._sees_app(principal, app_id):
             raise GatewayError(ErrorKind.NOT_FOUND, f"No app {app_id!r}")
         return principal
+
+    async def _sees_app(self, principal: Principal, app_id: str) -> bool:
+        """An app key sees its own app; an admin every existing app; a user their own apps (like every other
+        /v1/{app_id}/... route: anything else is not found)."""
+        if principal.app_id:
+            return principal.app_id == app_id
+        if self._app_owner is None:
+            return True
+        owner = await self._app_owner(app_id)
+        return owner is not None and (principal.is_admin or owner == principal.account_id)
 
     def _model(self, name: str) -> ModelSpec:
         if not name:
