@@ -115,6 +115,10 @@ class Plan(_Strict):
     default: bool = False
 
 
+BUILTIN_TOOLS = ("calculator", "search", "weather")
+"""The built-in chat tools an app's `enabledTools` may name (besides its owner's webhook tools)."""
+
+
 class ToolBackend(_Strict):
     """HTTP backend of a built-in tool (weather, search)."""
 

@@ -32,7 +32,7 @@ def api19_gateway(workdir: object, config: dict | None = None, env: dict[str, st
     """A gateway whose `openai` provider is the fake (key set) and whose Anthropic/Gemini keys are unset."""
     return Gateway(workdir=workdir, config=config,  # type: ignore[arg-type]
                    env={"TOKENYARD_JWT_SECRET": JWT_SECRET, "API19_OPENAI_KEY": FAKE_KEY, "ANTHROPIC_API_KEY": "",
-                        "GEMINI_API_KEY": "", "GOOGLE_API_KEY": "", "OPENAI_API_KEY": "", **(env or {})})
+                        "GEMINI_API_KEY": "", "TOKENYARD_EGRESS_ALLOW": "127.0.0.1", "GOOGLE_API_KEY": "", "OPENAI_API_KEY": "", **(env or {})})
 
 
 def fake_provider_config(fake: FakeOpenAI) -> dict:

@@ -54,3 +54,24 @@ def test_unknown_or_foreign_app_ids_are_404_on_every_app_route(api19: Api19) -> 
                 assert r.json()["error"]["code"] == "not_found", (who, path, r.text[:200])
     assert api19.gw.http().get(f"/v1/{bobs_app}/ai/usage").status_code == 200  # the admin sees a real app
     assert bob.get(f"/v1/{bobs_app}/videos").status_code == 200
+
+
+def test_enabled_tools_must_name_known_tools(api19: Api19) -> None:
+    _, user = api19.user("tools")
+    app = new_app(user, "tools")
+    r = user.put(f"/v1/{app}/ai/config", json={"enabledTools": ["calculator", "flux-capacitor"]})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["param"] == "enabledTools" and "flux-capacitor" in err["message"]
+    assert all(name in err["message"] for name in ("calculator", "search", "weather"))
+    assert user.put(f"/v1/{app}/ai/config", json={"enabledTools": ["calculator", "weather"]}).status_code == 200
+    app_key = api19.gw.http(new_key(user, app_id=app, scopes=["ai:gateway", "apps:write"])["key"])
+    hook = {"name": "flux-capacitor", "description": "time travel", "url": f"{api19.fake.url}/flux",
+            "parameters": {"type": "object", "properties": {}}}
+    r = app_key.post("/api/tools", json=hook)
+    assert r.status_code == 201, r.text  # now the app has a webhook tool by that name
+    r = user.put(f"/v1/{app}/ai/config", json={"enabledTools": ["calculator", "flux-capacitor"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["enabledTools"] == ["calculator", "flux-capacitor"]
+    r = user.put(f"/v1/{app}/ai/config", json={"enabledTools": ["mr-fusion"]})
+    assert r.status_code == 400 and "flux-capacitor" in r.json()["error"]["message"]  # listed as known

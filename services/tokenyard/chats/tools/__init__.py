@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import httpx
 
-from tokenyard.catalog import ToolBackend
+from tokenyard.catalog import BUILTIN_TOOLS, ToolBackend
 from tokenyard.chats.store import ChatStore
 from tokenyard.chats.tools.base import Tool
 from tokenyard.chats.tools.calculator import CalculatorTool
@@ -16,7 +16,7 @@ from tokenyard.chats.tools.webhook import WebhookTool
 from tokenyard.egress import EgressPolicy
 from tokenyard.principal import Principal
 
-BUILTIN_NAMES = frozenset({"calculator", "weather", "search"})
+BUILTIN_NAMES = frozenset(BUILTIN_TOOLS)
 EnabledTools = Callable[[Principal, str], Awaitable[Iterable[str] | None]]
 """An app's `enabledTools` (None when the app sets none, or for app-less calls: the defaults apply)."""
 
