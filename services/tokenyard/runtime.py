@@ -1,6 +1,7 @@
 """Assembles the services one process runs: each dependency is a local object or a gRPC client."""
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import httpx
 from tokenyard.auth.cache import CachedAuthenticator
 from tokenyard.auth.client import AuthClient
 from tokenyard.auth.servicer import AuthServicer, registrar as auth_registrar
-from tokenyard.auth.service import AuthService
+from tokenyard.auth.service import AuthService, account_exists
 from tokenyard.catalog import Catalog, load_catalog
 from tokenyard.config.servicer import ConfigServicer, registrar as config_registrar
 from tokenyard.deployments.wiring import deployment_policy, start_deployments
@@ -114,7 +115,7 @@ class Runtime:
             self._closers.append(sweeper.cancel)
             registrars.append(metering_registrar(MeteringServicer(
                 metering, authenticator, app_owners=ConfigAppOwners(self._channel("config")),
-                limiter=self._limiter())))
+                limiter=self._limiter(), accounts=functools.partial(account_exists, sessions))))
         if "inference" in local:
             router = await self._router(authenticator)
             self.parts["inference_servicer"] = InferenceServicer(router)

@@ -75,3 +75,20 @@ def test_enabled_tools_must_name_known_tools(api19: Api19) -> None:
     assert r.json()["enabledTools"] == ["calculator", "flux-capacitor"]
     r = user.put(f"/v1/{app}/ai/config", json={"enabledTools": ["mr-fusion"]})
     assert r.status_code == 400 and "flux-capacitor" in r.json()["error"]["message"]  # listed as known
+
+
+def test_top_ups_and_plans_for_unknown_accounts_are_404(api19: Api19) -> None:
+    admin = api19.gw.http()
+    for path, body in (("/v1/billing/topups", {"account_id": "nobody-typo", "amount_usd": "5"}),
+                       ("/v1/billing/plan", {"account_id": "nobody-typo", "plan": "free"})):
+        r = admin.post(path, json=body)
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["error"]["param"] == "account_id" and "nobody-typo" in r.json()["error"]["message"]
+    assert admin.get("/v1/billing/balance", params={"account_id": "nobody-typo"}).status_code == 404
+    assert admin.post("/v1/billing/topups", json={"account_id": "nobody-typo", "amount_usd": "5"}).status_code == 404
+    sub, user = api19.user("payer")
+    assert admin.post("/v1/billing/topups", json={"account_id": sub, "amount_usd": "5"}).status_code == 404
+    assert user.get("/v1/billing/balance").status_code == 200  # the user signs in once: the account exists
+    r = admin.post("/v1/billing/topups", json={"account_id": sub, "amount_usd": "5"})
+    assert r.status_code == 200 and r.json()["balance"]["topup_usd"] == 5, r.text
+    assert admin.post("/v1/billing/plan", json={"account_id": sub, "plan": "free"}).status_code == 200

@@ -28,7 +28,7 @@ def _json(body: dict[str, object]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/v1/billing/balance", responses=error_responses(401, 403), summary="The caller's credit balance")
+@router.get("/v1/billing/balance", responses=error_responses(401, 403, 404), summary="The caller's credit balance")
 async def get_balance(request: Request, account_id: str = "", c: Clients = Depends(clients)) -> Response:
     """Plan allowance left this month plus top-ups, minus what in-flight requests hold (admins: any account)."""
     try:
@@ -38,7 +38,7 @@ async def get_balance(request: Request, account_id: str = "", c: Clients = Depen
     return _json(balance_json(resp))
 
 
-@router.post("/v1/billing/topups", responses=error_responses(400, 401, 403), summary="Add credits (admin)")
+@router.post("/v1/billing/topups", responses=error_responses(400, 401, 403, 404), summary="Add credits (admin)")
 async def top_up(body: TopUpBody, request: Request, c: Clients = Depends(clients)) -> Response:
     """Credits an account with non-expiring credits; answers its new balance."""
     amount = parse_usd(body.amount_usd)
@@ -51,7 +51,7 @@ async def top_up(body: TopUpBody, request: Request, c: Clients = Depends(clients
                   "balance": balance_json(resp.balance)})
 
 
-@router.post("/v1/billing/plan", responses=error_responses(400, 401, 403), summary="Change an account's plan")
+@router.post("/v1/billing/plan", responses=error_responses(400, 401, 403, 404), summary="Change an account's plan")
 async def set_plan(body: PlanBody, request: Request, c: Clients = Depends(clients)) -> Response:
     """Moves an account to a plan of the config file (admin); the new allowance starts next month."""
     try:
