@@ -153,7 +153,7 @@ class Runtime:
         policies = [MetricsPolicy(log_prompts=self.settings.log_prompts),  # first: its finish runs last
                     AppPolicy(self.parts["tenancy"].app_cache),
                     deployment_policy(self.settings, self.parts.get("deployments"), self._channel),
-                    RateLimitPolicy(self._limiter()),
+                    RateLimitPolicy(self._limiter(), self.settings.default_rpm, self.settings.default_tpm),
                     CreditPolicy(credits, exempt=UNLIMITED_ACCOUNTS)]  # last: nothing refuses after it reserves
         router = Router(self.catalog, authenticator, Dispatcher(providers), sink, policies=policies)
         self.parts["router"] = router
