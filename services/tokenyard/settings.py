@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
     log_prompts: bool = False
+    tools_offline: bool = Field(False, description="Run no chat tool that calls out over the network (weather, "
+                                "search), whatever the config file names: for sites without internet access.")
     key_cache_ttl_seconds: float = 30.0
     usage_spool_sync: Literal["normal", "full"] = Field(
         "normal", description="Usage spool durability: normal survives process crashes, full also power loss.")
