@@ -1,6 +1,8 @@
 """Issue 19, HTTP API behaviour: model retrieval by id, unknown app ids, tool names, JSON bodies, top-ups."""
 from __future__ import annotations
 
+import json
+
 import openai
 import pytest
 
@@ -92,3 +94,24 @@ def test_top_ups_and_plans_for_unknown_accounts_are_404(api19: Api19) -> None:
     r = admin.post("/v1/billing/topups", json={"account_id": sub, "amount_usd": "5"})
     assert r.status_code == 200 and r.json()["balance"]["topup_usd"] == 5, r.text
     assert admin.post("/v1/billing/plan", json={"account_id": sub, "plan": "free"}).status_code == 200
+
+
+def test_every_json_route_accepts_a_body_without_a_json_content_type(api19: Api19) -> None:
+    sub, user = api19.user("ctype")
+    app = new_app(user, "ctype")
+    admin = api19.gw.http()
+    routes = [(admin, "/v1/billing/topups", {"account_id": sub, "amount_usd": "1"}),
+              (admin, "/v1/billing/plan", {"account_id": sub, "plan": "free"}),
+              (user, "/v1/apps", {"name": "raw"}),
+              (user, "/v1/keys", {"name": "raw", "scopes": ["ai:gateway"]}),
+              (user, f"/v1/{app}/chat/completions", {"model": "local/echo",
+                                                     "messages": [{"role": "user", "content": "x"}]}),
+              (user, "/v1/chat/completions", {"model": "local/echo", "messages": [{"role": "user", "content": "x"}]})]
+    for client, path, body in routes:
+        expected = client.post(path, json=body).status_code
+        assert expected in (200, 201), (path, expected)
+        for headers in ({}, {"content-type": "text/plain"}):
+            r = client.post(path, content=json.dumps(body).encode(), headers=headers)
+            assert r.status_code == expected, (path, headers, r.status_code, r.text[:200])
+    r = admin.post("/v1/billing/topups", content=b"{oops")
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
