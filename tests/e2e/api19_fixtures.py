@@ -39,12 +39,14 @@ def api19_gateway(workdir: object, config: dict | None = None, env: dict[str, st
 def fake_provider_config(fake: FakeOpenAI, anthropic: FakeAnthropic | None = None) -> dict:
     """The default catalog with its `openai` provider pointed at the fake (and `t/claude` on a fake Anthropic)."""
     config: dict = {"providers": {"openai": {"kind": "openai", "base_url": fake.base_url,
-                                             "api_key_env": "API19_OPENAI_KEY", "max_retries": 0}}}
+                                             "api_key_env": "API19_OPENAI_KEY", "max_retries": 0}},
+                    "models": [{"id": "t/pricey", "type": "chat", "provider": "openai", "upstream_model": "gpt-4o-mini",
+                                "pricing": {"input_per_mtok_usd": 0, "output_per_mtok_usd": 1_000_000}}]}
     if anthropic is not None:
         config["providers"]["fake-anthropic"] = {"kind": "anthropic", "base_url": anthropic.url,
                                                  "api_key_env": "API19_OPENAI_KEY", "api_version": "2023-06-01",
                                                  "max_retries": 0}
-        config["models"] = [{"id": "t/claude", "type": "chat", "provider": "fake-anthropic",
+        config["models"] += [{"id": "t/claude", "type": "chat", "provider": "fake-anthropic",
                              "upstream_model": "claude-haiku-4-5", "pricing": {"input_per_mtok_usd": 1,
                                                                                "output_per_mtok_usd": 5}}]
     return config

@@ -78,3 +78,16 @@ def test_n_out_of_range_is_a_400(api19: Api19, n: int) -> None:
     with pytest.raises(openai.BadRequestError) as exc:
         api19.gw.openai().chat.completions.create(model="local/echo", messages=ASK, n=n)
     assert exc.value.body["param"] == "n"
+
+
+def test_a_402_says_what_was_reserved_why_and_how_to_lower_it(api19: Api19) -> None:
+    client = api19.gw.openai(key=hs256(f"poor-{time.monotonic_ns()}"))  # the free plan: $5 a month
+    with pytest.raises(openai.APIStatusError) as exc:
+        client.chat.completions.create(model="t/pricey", messages=ASK)  # no max_tokens: 4096 x $1/token
+    assert exc.value.status_code == 402 and exc.value.body["code"] == "insufficient_quota"
+    message = exc.value.body["message"]
+    assert "reserves $4096" in message and "4096 output tokens" in message, message
+    assert "max_output_tokens" in message or "default" in message
+    assert "$1000000 per million output tokens" in message and "Set max_tokens lower" in message
+    ok = client.chat.completions.create(model="t/pricey", messages=ASK, max_tokens=2)  # $2 reserved: it fits
+    assert ok.choices[0].message.content
