@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import openai
 import pytest
 
-from tests.e2e.api19_fixtures import Api19, api19  # noqa: F401  (fixture)
+from tests.e2e.api19_fixtures import FAKE_KEY, Api19, api19  # noqa: F401  (fixture)
+from tests.e2e.console_fixtures import signed_in
 from tests.e2e.tenancy_fixtures import new_app, new_key
 
 
@@ -115,3 +117,20 @@ def test_every_json_route_accepts_a_body_without_a_json_content_type(api19: Api1
             assert r.status_code == expected, (path, headers, r.status_code, r.text[:200])
     r = admin.post("/v1/billing/topups", content=b"{oops")
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_models_say_which_are_unavailable_and_why(api19: Api19) -> None:
+    listed = {m["id"]: m for m in api19.gw.http().get("/v1/models").json()["data"]}
+    assert listed["local/echo"]["available"] is True and "unavailable_reason" not in listed["local/echo"]
+    assert listed["openai/gpt-4o-mini"]["available"] is True  # its key (API19_OPENAI_KEY) is set
+    claude = listed["anthropic/claude-sonnet-4.6"]
+    assert claude["available"] is False
+    assert claude["unavailable_reason"] == "provider 'anthropic' has no API key: ANTHROPIC_API_KEY is not set"
+    assert FAKE_KEY not in str(listed)  # names the variable, never a value
+    assert api19.gw.openai().models.retrieve("anthropic/claude-sonnet-4.6").model_extra["available"] is False
+    public = {m["id"]: m for m in httpx.get(f"{api19.gw.url}/v1/public/models").json()["data"]}
+    assert public["anthropic/claude-sonnet-4.6"]["unavailable_reason"] == claude["unavailable_reason"]
+    assert public["local/echo"]["unavailable_reason"] is None
+    console = signed_in(api19.gw, api19.gw.admin_key)
+    page = console.get("/console/models", params={"provider": "anthropic"})
+    assert page.status_code == 200 and "ANTHROPIC_API_KEY is not set" in page.text

@@ -17,8 +17,12 @@ CREATED = 1_700_000_000
 
 
 def openai_model(m: pb.Model) -> dict[str, object]:
-    """One catalog model as an OpenAI model object."""
-    return {"id": m.id, "object": "model", "created": CREATED, "owned_by": m.owned_by}
+    """One catalog model as an OpenAI model object, with whether it can be called now (and why not)."""
+    out: dict[str, object] = {"id": m.id, "object": "model", "created": CREATED, "owned_by": m.owned_by,
+                              "available": m.available}
+    if not m.available:
+        out["unavailable_reason"] = m.unavailable_reason
+    return out
 
 
 def public_model(m: pb.Model) -> dict[str, Any]:
@@ -27,6 +31,7 @@ def public_model(m: pb.Model) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": m.id, "object": "model", "type": m.type, "provider": m.provider, "owned_by": m.owned_by,
         "context_window": m.context_window or None, "aliases": list(m.aliases), "available": m.available,
+        "unavailable_reason": m.unavailable_reason or None,
         "pricing": {"input_per_mtok_usd": p.input_per_mtok_usd, "output_per_mtok_usd": p.output_per_mtok_usd}}
     if m.type == "embedding":
         out["dimensions"] = m.dimensions
