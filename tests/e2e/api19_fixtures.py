@@ -1,4 +1,4 @@
-"""One gateway for the first-hour API tests: platform JWTs on, OpenAI provider on a fake, Anthropic keyless."""
+"""Gateways for the issue-19 API tests: platform JWTs on, the OpenAI provider on a fake, Anthropic keyless."""
 from __future__ import annotations
 
 import uuid
@@ -32,8 +32,9 @@ class Api19:
 def api19_gateway(workdir: object, config: dict | None = None, env: dict[str, str] | None = None) -> Gateway:
     """A gateway whose `openai` provider is the fake (key set) and whose Anthropic/Gemini keys are unset."""
     return Gateway(workdir=workdir, config=config,  # type: ignore[arg-type]
-                   env={"TOKENYARD_JWT_SECRET": JWT_SECRET, "API19_OPENAI_KEY": FAKE_KEY, "ANTHROPIC_API_KEY": "",
-                        "GEMINI_API_KEY": "", "TOKENYARD_EGRESS_ALLOW": "127.0.0.1", "GOOGLE_API_KEY": "", "OPENAI_API_KEY": "", **(env or {})})
+                   env={"TOKENYARD_JWT_SECRET": JWT_SECRET, "API19_OPENAI_KEY": FAKE_KEY,
+                        "TOKENYARD_EGRESS_ALLOW": "127.0.0.1", "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": "",
+                        "GOOGLE_API_KEY": "", "OPENAI_API_KEY": "", **(env or {})})
 
 
 def fake_provider_config(fake: FakeOpenAI, anthropic: FakeAnthropic | None = None) -> dict:
