@@ -47,7 +47,8 @@ def chat_body(err: GatewayError) -> dict[str, Any]:
     body = err.chat_body()
     details: dict[str, Any] = {k: v for k, v in body["details"].items() if not k.startswith("x-")}
     if err.kind is ErrorKind.RATE_LIMITED:
-        remaining = err.metadata.get("x-ratelimit-remaining-requests") or "0"
+        # The gateway's own refusal says what remains; an upstream's 429 leaves nothing until it resets.
+        remaining = err.metadata.get("remaining") or "0"
         details["remaining"] = int(remaining) if remaining.isdigit() else 0
         details["reset"] = reset_ms(err)
         if err.retry_after is not None:

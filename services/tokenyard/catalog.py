@@ -117,6 +117,10 @@ class Plan(_Strict):
     default: bool = False
 
 
+BUILTIN_TOOLS = ("calculator", "search", "weather")
+"""The built-in chat tools an app's `enabledTools` may name (besides its owner's webhook tools)."""
+
+
 class ToolBackend(_Strict):
     """HTTP backend of a built-in tool (weather, search)."""
 
@@ -132,7 +136,8 @@ class ConfigFile(_Strict):
     providers: dict[str, ProviderSpec] = Field(default_factory=dict)
     models: list[ModelSpec] = Field(default_factory=list)
     plans: list[Plan] = Field(default_factory=list)
-    tools: dict[str, ToolBackend] = Field(default_factory=dict)
+    tools: dict[str, ToolBackend | None] = Field(default_factory=dict)
+    """Built-in tool backends; `null` turns a default one off."""
 
 
 class Catalog:
@@ -142,7 +147,7 @@ class Catalog:
         self.providers: dict[str, ProviderSpec] = dict(doc.providers)
         self.models: dict[str, ModelSpec] = {m.id: m for m in doc.models}
         self.plans: dict[str, Plan] = {p.name: p for p in doc.plans}
-        self.tools: dict[str, ToolBackend] = dict(doc.tools)
+        self.tools: dict[str, ToolBackend] = {k: v for k, v in doc.tools.items() if v is not None}
         self._names: dict[str, ModelSpec] = {}
         self._check()
 

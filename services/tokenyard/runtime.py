@@ -1,6 +1,7 @@
 """Assembles the services one process runs: each dependency is a local object or a gRPC client."""
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from tokenyard.auth.bootstrap import AdminKeyNotice, bootstrap_admin_key
 from tokenyard.auth.cache import CachedAuthenticator
 from tokenyard.auth.client import AuthClient
 from tokenyard.auth.servicer import AuthServicer, registrar as auth_registrar
-from tokenyard.auth.service import AuthService
+from tokenyard.auth.service import AuthService, account_exists
 from tokenyard.catalog import Catalog, load_catalog
 from tokenyard.config.servicer import ConfigServicer, registrar as config_registrar
 from tokenyard.deployments.wiring import deployment_policy, start_deployments
@@ -123,7 +124,8 @@ class Runtime:
             self._closers.append(sweeper.cancel)
             registrars.append(metering_registrar(MeteringServicer(
                 metering, authenticator, app_owners=ConfigAppOwners(self._channel("config")),
-                limiter=self._limiter(), internal_secret=s.internal_secret)))
+                limiter=self._limiter(), internal_secret=s.internal_secret,
+                accounts=functools.partial(account_exists, sessions))))
         if "inference" in local:
             router = await self._router(authenticator)
             self.parts["inference_servicer"] = InferenceServicer(router, IdempotencyStore(sessions))
@@ -163,7 +165,7 @@ class Runtime:
         policies = [MetricsPolicy(log_prompts=self.settings.log_prompts),  # first: its finish runs last
                     AppPolicy(self.parts["tenancy"].app_cache),
                     deployment_policy(self.settings, self.parts.get("deployments"), self._channel),
-                    RateLimitPolicy(self._limiter()),
+                    RateLimitPolicy(self._limiter(), self.settings.default_rpm, self.settings.default_tpm),
                     CreditPolicy(credits, exempt=UNLIMITED_ACCOUNTS)]  # last: nothing refuses after it reserves
         router = Router(self.catalog, authenticator, Dispatcher(providers), sink, policies=policies)
         self.parts["router"] = router

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     http_listen: str = "127.0.0.1:8080"
     redis_url: str = ""
     redis_prefix: str = Field("tokenyard:", description="Prefix of every Redis key (rate limits).")
+    default_rpm: int = Field(60_000, ge=0, description="Requests per minute of a key (or JWT user) when neither "
+                             "it nor its app sets rpm; 0 = no default limit (and no request rate-limit headers).")
+    default_tpm: int = Field(60_000_000, ge=0, description="Tokens per minute of a key (or JWT user) when "
+                             "neither it nor its app sets tpm; 0 = no default limit.")
     jwt_secret: str = ""
     jwks_url: str = ""
     jwt_issuer: str = ""
@@ -49,6 +53,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "info"
     log_prompts: bool = False
+    tools_offline: bool = Field(False, description="Run no chat tool that calls out over the network (weather, "
+                                "search), whatever the config file names: for sites without internet access.")
     key_cache_ttl_seconds: float = 30.0
     passthrough_unauthenticated_rpm: int = Field(
         60, ge=1, description="Requests per minute of an app's passthrough calls without a tokenyard key (apps "

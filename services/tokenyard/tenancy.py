@@ -17,6 +17,7 @@ from tokenyard.auth.service import AuthService
 from tokenyard.auth.usage import KeyUseTracker
 from tokenyard.catalog import Catalog
 from tokenyard.changefeed import StreamFollower
+from tokenyard.chats.store import ChatStore
 from tokenyard.config.cache import AppCache
 from tokenyard.config.changes import ChangeEvent, ChangeFeed
 from tokenyard.config.client import ConfigClient
@@ -52,7 +53,8 @@ class Tenancy:
                     auth_service: AuthService | None,
                     channel: Callable[[str], grpc.aio.Channel]) -> Tenancy:
         """Build and start every background part this process needs."""
-        config_service = ConfigService(sessions, catalog) if "config" in services else None
+        config_service = (ConfigService(sessions, catalog, tool_names=ChatStore(sessions).tool_names)
+                          if "config" in services else None)
         loader = (config_service.snapshot if config_service is not None
                   else ConfigClient(channel("config"), settings.internal_secret).snapshot)
         t = cls(app_cache=AppCache(loader, ttl=settings.key_cache_ttl_seconds), config_service=config_service)

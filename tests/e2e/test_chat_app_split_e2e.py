@@ -21,5 +21,5 @@ def test_chat_turns_history_and_calculator_in_split_mode(make_gateway: Callable[
         assert [c["id"] for c in http.get("/api/chats").json()] == [chat_id]
         messages = http.get(f"/api/chats/{chat_id}/messages").json()
         assert [m["content"] for m in messages] == ["split chat", "split chat", "again", "again"]
-        assert http.get("/api/tools").json()["builtin"] == ["calculator"]
+        assert http.get("/api/tools").json()["builtin"] == ["calculator", "weather"]  # weather: Open-Meteo by default
         assert http.delete(f"/api/chats/{chat_id}").json() == {"success": True}

@@ -134,6 +134,7 @@ def test_allowance_topup_and_402_in_openai_shape(make_gateway: Callable[..., Gat
 
 
 def test_admin_is_unlimited_and_new_accounts_get_the_default_plan(gateway: Gateway) -> None:
+    create_key(gateway, "someone-new")  # an account exists once it has a key (or signed in); see test_api19_routes
     with gateway.http() as http:
         admin = http.get("/v1/billing/balance").json()
         fresh = http.get("/v1/billing/balance", params={"account_id": "someone-new"}).json()

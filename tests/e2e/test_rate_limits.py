@@ -28,12 +28,12 @@ def test_key_rpm_limit_answers_429_with_retry_after_and_headers(gateway: Gateway
     assert [r.headers["x-ratelimit-remaining-requests"] for r in responses] == ["2", "1", "0"]
     assert all(r.headers["x-ratelimit-limit-requests"] == "3" for r in responses)
     assert responses[0].headers["x-ratelimit-reset-requests"].endswith("s")
-    assert "x-ratelimit-limit-tokens" not in responses[0].headers  # no tpm on this key
+    assert responses[0].headers["x-ratelimit-limit-tokens"] == "60000000"  # no tpm on this key: the default
     refused = _post(gateway, key)
     assert refused.status_code == 429
     assert refused.json()["error"]["type"] == "rate_limit_error"
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
-    assert 1 <= int(refused.headers["retry-after"]) <= 120
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert refused.headers["x-ratelimit-remaining-requests"] == "0"
     with pytest.raises(openai.RateLimitError):
         gateway.openai(key=key).chat.completions.create(**BODY)  # type: ignore[arg-type]
@@ -52,7 +52,8 @@ def test_key_tpm_limit_counts_prompt_and_completion_tokens(gateway: Gateway) -> 
     assert int(first.headers["x-ratelimit-remaining-tokens"]) == 60 - first.json()["usage"]["prompt_tokens"]
     statuses = [_post(gateway, key, body).status_code for _ in range(60 // used + 1)]
     assert statuses[-1] == 429 and 200 in statuses[:1]
-    assert "x-ratelimit-remaining-requests" not in _post(gateway, key, body).headers
+    # No rpm on this key: the requests headers report the gateway default (TOKENYARD_DEFAULT_RPM).
+    assert _post(gateway, key, body).headers["x-ratelimit-limit-requests"] == "60000"
 
 
 def test_streaming_responses_carry_rate_limit_headers(gateway: Gateway) -> None:
@@ -65,9 +66,10 @@ def test_streaming_responses_carry_rate_limit_headers(gateway: Gateway) -> None:
         list(r.iter_lines())
 
 
-def test_unlimited_keys_get_no_rate_limit_headers(gateway: Gateway) -> None:
+def test_keys_without_limits_get_the_default_limit_headers(gateway: Gateway) -> None:
     r = _post(gateway, gateway.admin_key)
-    assert r.status_code == 200 and not any(h.startswith("x-ratelimit") for h in r.headers)
+    assert r.status_code == 200
+    assert (r.headers["x-ratelimit-limit-requests"], r.headers["x-ratelimit-limit-tokens"]) == ("60000", "60000000")
 
 
 @needs_redis

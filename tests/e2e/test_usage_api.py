@@ -86,8 +86,8 @@ def test_bad_dates_are_400(usage_gateway: Gateway, traffic: dict[str, str], para
 
 
 def test_app_usage_needs_owner_or_usage_read_on_that_app(usage_gateway: Gateway, traffic: dict[str, str]) -> None:
-    with _client(usage_gateway, traffic["other_app"]) as http:
-        assert http.get(f"/v1/{traffic['app_id']}/ai/usage").status_code == 403
+    with _client(usage_gateway, traffic["other_app"]) as http:  # another app is not found, as on every app route
+        assert http.get(f"/v1/{traffic['app_id']}/ai/usage").status_code == 404
     with _client(usage_gateway, traffic["no_scope"]) as http:
         assert http.get(f"/v1/{traffic['app_id']}/ai/usage").status_code == 403
     with _client(usage_gateway, traffic["personal"]) as http:

@@ -20,6 +20,7 @@ async def test_concurrent_replicas_admit_exactly_the_limit() -> None:
         assert min(d.remaining_requests for d in results if d.allowed) == 0
         refused = next(d for d in results if not d.allowed)
         assert refused.retry_after > 0 and refused.headers()["x-ratelimit-limit-requests"] == "25"
+        assert refused.retry_after <= refused.reset_requests <= 60  # within the window, and they agree
         await replicas[0].add_tokens(limits, 7_450)
         d = await replicas[1].acquire([Limit("key:k", tpm=10_000)], 100)
         assert not d.allowed and d.remaining_tokens == 10_000 - 2_500 - 7_450

@@ -12,13 +12,13 @@ from tokenyard.principal import Principal, PrincipalKind
 
 
 class FakeConfig(pb_grpc.ConfigServiceServicer):
-    """GetApp as the Config service answers it: the caller's own apps only."""
+    """GetApp as the Config service answers it: the caller's own apps only (an admin: every app)."""
 
-    OWNERS = {"cred-ua": "ua", "cred-ub": "ub"}
+    OWNERS = {"cred-ua": "ua", "cred-ub": "ub", "cred-admin": "admin"}
 
     async def GetApp(self, request: pb.GetAppRequest, context: grpc.aio.ServicerContext) -> pb.GetAppResponse:
         caller = self.OWNERS.get(credential_from(context))
-        if request.id != "app_1" or caller != "ua":
+        if request.id != "app_1" or caller not in ("ua", "admin"):
             await context.abort(grpc.StatusCode.NOT_FOUND, "no such app")
         return pb.GetAppResponse(app=pb.App(id="app_1", name="one", owner="ua"))
 
@@ -52,9 +52,13 @@ async def test_owner_reads_usage_others_do_not(owners: ConfigAppOwners) -> None:
 
 async def test_app_keys_need_usage_read_on_that_very_app(owners: ConfigAppOwners) -> None:
     await authorize_app_usage(_p("ua", PrincipalKind.APP_KEY, {"usage:read"}, "app_1"), "x", "app_1", owners)
-    for p in (_p("ua", PrincipalKind.APP_KEY, {"usage:read"}, "app_2"),
-              _p("ua", PrincipalKind.APP_KEY, {"ai:gateway"}, "app_1")):
+    for p, kind in ((_p("ua", PrincipalKind.APP_KEY, {"usage:read"}, "app_2"), ErrorKind.NOT_FOUND),
+                    (_p("ua", PrincipalKind.APP_KEY, {"ai:gateway"}, "app_1"), ErrorKind.PERMISSION_DENIED)):
         with pytest.raises(GatewayError) as info:
             await authorize_app_usage(p, "cred-ua", "app_1", owners)
-        assert info.value.kind is ErrorKind.PERMISSION_DENIED
-    await authorize_app_usage(_p("admin", PrincipalKind.PERSONAL_KEY, {"admin"}), "x", "app_9", owners)
+        assert info.value.kind is kind  # another app is not found, as on every /v1/{app_id}/... route
+    admin = _p("admin", PrincipalKind.PERSONAL_KEY, {"admin"})
+    await authorize_app_usage(admin, "cred-admin", "app_1", owners)
+    with pytest.raises(GatewayError) as info:  # an app that does not exist, even for the admin
+        await authorize_app_usage(admin, "cred-admin", "app_9", owners)
+    assert info.value.kind is ErrorKind.NOT_FOUND

@@ -9,6 +9,7 @@ from tokenyard.metering.convert import parse_usd
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 
 from tokenyard_http.auth import metadata
+from tokenyard_http.body import json_body, read_json
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses, openai_error, rpc_error
 from tokenyard_http.schemas.billing import PlanBody, TopUpBody, usd
@@ -28,7 +29,7 @@ def _json(body: dict[str, object]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/v1/billing/balance", responses=error_responses(401, 403), summary="The caller's credit balance")
+@router.get("/v1/billing/balance", responses=error_responses(401, 403, 404), summary="The caller's credit balance")
 async def get_balance(request: Request, account_id: str = "", c: Clients = Depends(clients)) -> Response:
     """Plan allowance left this month plus top-ups, minus what in-flight requests hold (admins: any account)."""
     try:
@@ -38,9 +39,11 @@ async def get_balance(request: Request, account_id: str = "", c: Clients = Depen
     return _json(balance_json(resp))
 
 
-@router.post("/v1/billing/topups", responses=error_responses(400, 401, 403), summary="Add credits (admin)")
-async def top_up(body: TopUpBody, request: Request, c: Clients = Depends(clients)) -> Response:
+@router.post("/v1/billing/topups", responses=error_responses(400, 401, 403, 404), summary="Add credits (admin)",
+             openapi_extra=json_body(TopUpBody))
+async def top_up(request: Request, c: Clients = Depends(clients)) -> Response:
     """Credits an account with non-expiring credits; answers its new balance."""
+    body = await read_json(request, TopUpBody)
     amount = parse_usd(body.amount_usd)
     try:
         resp = await c.metering.TopUp(pb.TopUpRequest(account_id=body.account_id, amount_usd=str(amount),
@@ -51,9 +54,11 @@ async def top_up(body: TopUpBody, request: Request, c: Clients = Depends(clients
                   "balance": balance_json(resp.balance)})
 
 
-@router.post("/v1/billing/plan", responses=error_responses(400, 401, 403), summary="Change an account's plan")
-async def set_plan(body: PlanBody, request: Request, c: Clients = Depends(clients)) -> Response:
+@router.post("/v1/billing/plan", responses=error_responses(400, 401, 403, 404), summary="Change an account's plan",
+             openapi_extra=json_body(PlanBody))
+async def set_plan(request: Request, c: Clients = Depends(clients)) -> Response:
     """Moves an account to a plan of the config file (admin); the new allowance starts next month."""
+    body = await read_json(request, PlanBody)
     try:
         resp = await c.metering.SetPlan(pb.SetPlanRequest(account_id=body.account_id, plan=body.plan),
                                         metadata=metadata(request))

@@ -86,13 +86,16 @@ async def listing(request: Request, c: Clients, app_id: str, after: str, limit: 
                   **page_fields([v["id"] for v in data], resp.next_page_token)})
 
 
-async def cancel(request: Request, c: Clients, video_id: str, app_id: str) -> Response:
-    """Cancel a queued or running job; the cancelled video object."""
+async def delete(request: Request, c: Clients, video_id: str, app_id: str) -> Response:
+    """Delete a finished job and its MP4 (OpenAI's `video.deleted` object); cancel a queued or running one (the
+    cancelled video object)."""
     try:
-        resp = await c.videojobs.CancelVideo(pb.CancelVideoRequest(id=video_id, app_id=app_id),
+        resp = await c.videojobs.DeleteVideo(pb.DeleteVideoRequest(id=video_id, app_id=app_id),
                                              metadata=metadata(request))
     except grpc.RpcError as exc:
         return openai_error(rpc_error(exc))
+    if resp.deleted:
+        return _json({"id": resp.video.id, "object": "video.deleted", "deleted": True})
     return _json(video_object(resp.video))
 
 
@@ -175,10 +178,11 @@ async def video_content(video_id: str, request: Request, variant: str = "video",
     return await content(request, c, video_id, "", variant)
 
 
-@router.delete("/v1/videos/{video_id}", responses=error_responses(401, 404, 409), summary="Cancel a video")
+@router.delete("/v1/videos/{video_id}", responses=error_responses(401, 404, 409),
+               summary="Delete (or cancel) a video")
 async def delete_video(video_id: str, request: Request, c: Clients = Depends(clients)) -> Response:
-    """Cancel a queued or running job."""
-    return await cancel(request, c, video_id, "")
+    """Delete a finished job and its MP4; a queued or running job is cancelled."""
+    return await delete(request, c, video_id, "")
 
 
 @router.post("/v1/{app_id}/videos", status_code=202, responses=ERRORS, openapi_extra=CREATE_BODY,
@@ -211,8 +215,8 @@ async def app_video_content(app_id: str, video_id: str, request: Request, varian
 
 
 @router.delete("/v1/{app_id}/videos/{video_id}", responses=error_responses(401, 404, 409),
-               summary="Cancel an app's video")
+               summary="Delete (or cancel) an app's video")
 async def app_delete_video(app_id: str, video_id: str, request: Request,
                            c: Clients = Depends(clients)) -> Response:
-    """Cancel one app's job."""
-    return await cancel(request, c, video_id, app_id)
+    """Delete one app's finished job; cancel it while queued or running."""
+    return await delete(request, c, video_id, app_id)

@@ -27,6 +27,13 @@ RESERVED_SUBJECTS = frozenset({ADMIN_ACCOUNT})
 bootstrap account, unlimited credit included, so only a token the issuer made an admin may act as it."""
 
 
+async def account_exists(sessions: async_sessionmaker, account_id: str) -> bool:
+    """True when the platform knows the account: its user signed in with a JWT at least once, or it was given an
+    API key (the bootstrap admin included). Both leave its row in `accounts`."""
+    async with sessions() as s:
+        return await s.get(Account, account_id) is not None
+
+
 def _unauthenticated(message: str = "Invalid API key") -> GatewayError:
     return GatewayError(ErrorKind.UNAUTHENTICATED, message)
 

@@ -112,6 +112,14 @@ class ChatStore:
         async with self._sessions() as s:
             return list((await s.execute(q)).scalars())
 
+    async def tool_names(self, account_id: str, app_id: str) -> list[str]:
+        """Names of an account's webhook tools for one app and its app-less ones (what `enabledTools` may name
+        besides the built-ins)."""
+        q = (select(CustomToolRow.name).distinct()
+             .where(CustomToolRow.account_id == account_id, CustomToolRow.app_id.in_((app_id, ""))))
+        async with self._sessions() as s:
+            return sorted((await s.execute(q)).scalars())
+
     async def delete_tool(self, account_id: str, app_id: str, name: str) -> None:
         """Remove a custom tool; NOT_FOUND when there is none by that name."""
         async with self._sessions() as s, s.begin():

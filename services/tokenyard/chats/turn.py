@@ -15,6 +15,7 @@ from tokenyard.chats.model import ChatModel
 from tokenyard.chats.steps import StepAccumulator, ToolCallParts
 from tokenyard.chats.store import ChatStore, new_id
 from tokenyard.chats.tables import Chat, ChatMessage
+from tokenyard.chats.tools import not_configured
 from tokenyard.chats.tools.base import Tool, ToolCallInfo, ToolError, definition, parse_args, run_tool
 from tokenyard.errors import GatewayError
 from tokenyard.principal import Principal
@@ -173,7 +174,7 @@ class Turn:
     async def _run(self, call: ToolCallParts) -> tuple[Any, bool]:
         tool = self.plan.tools.get(call.name)
         if tool is None:
-            return {"error": f"unknown tool {call.name!r}"}, True
+            return {"error": not_configured(call.name) or f"unknown tool {call.name!r}"}, True
         try:
             args = parse_args(tool, call.args_text)
         except ToolError as exc:

@@ -22,7 +22,7 @@ def build_chats(settings: Settings, catalog: Catalog, router: Router, authentica
                 enabled_tools: EnabledTools = no_app_config) -> tuple[ChatAppService, Registrar]:
     """The service and its gRPC registrar. `http` is the client tools use (closed by the caller)."""
     store = ChatStore(sessions)
-    toolbox = Toolbox(builtin_tools(catalog.tools, http), store, http, EgressPolicy(settings.egress_allow),
+    toolbox = Toolbox(builtin_tools(catalog.tools, http, offline=settings.tools_offline), store, http, EgressPolicy(settings.egress_allow),
                       enabled_tools)
     service = ChatAppService(authenticator, store, RouterModel(router), catalog, toolbox)
     return service, registrar(ChatsServicer(service))

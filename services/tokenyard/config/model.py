@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from tokenyard.catalog import Catalog
+from tokenyard.catalog import BUILTIN_TOOLS, Catalog
 from tokenyard.errors import invalid
 from tokenyard.payload import loads
 
@@ -47,8 +48,9 @@ class AppSnapshot:
     config: AppConfig
 
 
-def validate_config(cfg: AppConfig, catalog: Catalog) -> AppConfig:
-    """The config with allowed models normalised to catalog ids; a 400 naming the (REST) field otherwise."""
+def validate_config(cfg: AppConfig, catalog: Catalog, webhook_tools: Iterable[str] | None = None) -> AppConfig:
+    """The config with allowed models normalised to catalog ids; a 400 naming the (REST) field otherwise.
+    `enabledTools` may name the built-ins and `webhook_tools` (the owner's registered ones; None: unchecked)."""
     if not 0 <= cfg.max_tokens_per_request <= MAX_TOKENS_CAP:
         raise invalid(f"maxTokensPerRequest must be an integer from 1 to {MAX_TOKENS_CAP}", "maxTokensPerRequest")
     if len(cfg.allowed_models) > 1000:
@@ -73,6 +75,8 @@ def validate_config(cfg: AppConfig, catalog: Catalog) -> AppConfig:
         raise invalid("allowUnauthenticatedPassthrough cannot be true while requireGatewayKey is true",
                       "allowUnauthenticatedPassthrough")
     _check_tools(cfg)
+    if webhook_tools is not None:
+        _check_tool_names(cfg.enabled_tools, [*BUILTIN_TOOLS, *sorted(set(webhook_tools) - set(BUILTIN_TOOLS))])
     return replace(cfg, allowed_models=tuple(allowed))
 
 
@@ -86,6 +90,13 @@ def _check_tools(cfg: AppConfig) -> None:
         tools = loads(cfg.custom_tools_json, "customTools")
         if not isinstance(tools, list):
             raise invalid("customTools must be a JSON array", "customTools")
+
+
+def _check_tool_names(names: Iterable[str], known: list[str]) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise invalid(f"enabledTools: unknown tool {unknown[0]!r}; known tools: {', '.join(known)} (built-ins, then "
+                      "the webhook tools registered with POST /api/tools)", "enabledTools")
 
 
 def allows(cfg: AppConfig, model_id: str) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -17,6 +17,9 @@ from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.paging import newest_first, older_than, valid_id
 from tokenyard.principal import Principal
 from tokenyard.storage.types import utcnow
+
+ToolNames = Callable[[str, str], Awaitable[Iterable[str]]]
+"""(owner account, app id) -> names of the owner's webhook tools for that app (see validate_config)."""
 
 
 def _info(row: AppRow) -> AppInfo:
@@ -53,10 +56,11 @@ class ConfigService:
     """Apps and per-app AI config. Users see only their own apps; admins see all."""
 
     def __init__(self, sessions: async_sessionmaker, catalog: Catalog,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, tool_names: ToolNames | None = None) -> None:
         self._sessions = sessions
         self.catalog = catalog
         self._clock = clock
+        self._tool_names = tool_names
 
     async def snapshot(self, app_id: str) -> AppSnapshot | None:
         """An app and its config, unchecked (for in-process caches); None when there is no such app."""
@@ -133,8 +137,10 @@ class ConfigService:
     async def put_app_config(self, caller: Principal, app_id: str, cfg: AppConfig) -> AppConfig:
         """Replace an app's AI config after validating every field."""
         _need_apps_scope(caller)
-        await self._owned(caller, app_id)
-        cfg = validate_config(cfg, self.catalog)
+        snap = await self._owned(caller, app_id)
+        webhooks = (await self._tool_names(snap.app.owner, app_id)
+                    if self._tool_names is not None and cfg.enabled_tools else None)
+        cfg = validate_config(cfg, self.catalog, webhooks)
         now = self._clock()
         async with self._sessions() as s, s.begin():
             row = await s.get(AppConfigRow, app_id) or AppConfigRow(app_id=app_id)

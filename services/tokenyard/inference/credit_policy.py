@@ -72,8 +72,33 @@ class CreditPolicy:
         except GatewayError as err:
             if err.kind is ErrorKind.INSUFFICIENT_QUOTA:
                 REFUSALS.inc()
+                err.message = quota_message(ctx, amount, self._default_max)
+                err.args = (err.message,)
             raise
 
     async def finish(self, ctx: CallContext) -> None:
         if ctx.reservation_id and ctx.status != "ok" and not (ctx.prompt_tokens or ctx.completion_tokens):
             await self._credits.release(ctx.reservation_id)
+
+
+def _usd(value: Decimal) -> str:
+    return f"${value.normalize():f}"
+
+
+def quota_message(ctx: CallContext, amount_nanos: int, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> str:
+    """The 402's text: what was reserved, why (max output tokens x price), and how to reserve less."""
+    model, req = ctx.model, ctx.request
+    reserved = _usd(Decimal(amount_nanos) / NANOS_PER_USD)
+    if model is None:
+        return f"Insufficient credits: this request needs {reserved} reserved, more than your balance holds."
+    asked = req.get("max_completion_tokens") or req.get("max_tokens")
+    max_out = asked or model.max_output_tokens or default_max_tokens
+    why = ("the request's max_tokens" if asked else "the model's max_output_tokens, as the request sets no "
+           "max_tokens" if model.max_output_tokens else "the gateway's default, as the request sets no max_tokens")
+    n = req.get("n") if isinstance(req.get("n"), int) and req["n"] > 1 else 1
+    p = model.pricing
+    return (f"Insufficient credits: this request reserves {reserved}, the most it can cost, and your balance "
+            f"cannot cover it. The reservation counts up to {max_out} output tokens ({why})"
+            f"{f' x n={n} choices' if n > 1 else ''} at {_usd(p.output_per_mtok_usd)} per million output tokens, "
+            f"plus the prompt at {_usd(p.input_per_mtok_usd)} per million input tokens. Set max_tokens lower to "
+            "reserve less, or top up your credits (GET /v1/billing/balance shows what is left).")

@@ -10,6 +10,7 @@ from typing import Any
 
 from tokenyard.catalog import ModelSpec, Target
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.inference import fanout
 from tokenyard.inference.circuit import Breakers, Guard
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.retry import RetryPolicy
@@ -172,7 +173,7 @@ class Dispatcher:
         """One completion dict."""
         async def call(c: _Call) -> dict[str, Any]:
             async with asyncio.timeout(c.upstream.spec.timeouts.total):
-                return await c.adapter.chat(c.upstream, c.request)
+                return await fanout.chat(c.adapter, c.upstream, c.request)  # `n` choices, natively or fanned out
         return await self._run(ctx, call)
 
     async def embed(self, ctx: CallContext) -> dict[str, Any]:
@@ -207,7 +208,7 @@ class Dispatcher:
 async def _open_stream(c: _Call) -> _Opened:
     """Start the upstream stream and wait (at most the total timeout) for its first chunk."""
     deadline = asyncio.get_running_loop().time() + c.upstream.spec.timeouts.total
-    chunks = c.adapter.stream(c.upstream, c.request)
+    chunks = fanout.stream(c.adapter, c.upstream, c.request)
     try:
         async with asyncio.timeout_at(deadline):
             first = await anext(chunks)

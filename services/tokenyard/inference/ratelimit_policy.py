@@ -30,8 +30,9 @@ def app_limits(app_config: Any) -> tuple[int, int]:
     return int(getattr(rl, "rpm", 0) or 0), int(getattr(rl, "tpm", 0) or 0)
 
 
-def limits_for(ctx: CallContext) -> list[Limit]:
-    """The limits that apply to a call: its key's and its app's."""
+def limits_for(ctx: CallContext, default: Limit | None = None) -> list[Limit]:
+    """The limits that apply to a call: its key's and its app's, and for a dimension (requests, tokens) neither
+    limits, the gateway default (`default`, counted per key, or per account for JWT users)."""
     out = []
     p = ctx.principal
     if (p.rpm or p.tpm) and p.key_id:
@@ -40,6 +41,11 @@ def limits_for(ctx: CallContext) -> list[Limit]:
     app_id = ctx.app_id or p.app_id
     if (rpm or tpm) and app_id:
         out.append(Limit(f"app:{app_id}", rpm, tpm))
+    if default is not None:
+        rpm = 0 if any(lim.rpm for lim in out) else default.rpm
+        tpm = 0 if any(lim.tpm for lim in out) else default.tpm
+        if rpm or tpm:
+            out.append(Limit(f"default:key:{p.key_id}" if p.key_id else f"default:account:{p.account_id}", rpm, tpm))
     return out
 
 
@@ -51,21 +57,22 @@ def refusal(decision: Decision) -> GatewayError:
         metadata={**decision.headers(),
                   "remaining": str(min([decision.remaining_requests] * bool(decision.limit_requests)
                                        + [decision.remaining_tokens] * bool(decision.limit_tokens) or [0])),
-                  "reset": str(int((time.time() + decision.retry_after) * 1000))})
+                  "reset": str(int((time.time() + max(decision.retry_after, 0.001)) * 1000))})
 
 
 class RateLimitPolicy:
     """`admit` counts the request and its prompt tokens (refusing with 429 when over); `finish` adds the
     tokens the call actually used beyond that estimate."""
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, default_rpm: int = 0, default_tpm: int = 0) -> None:
         self._limiter = limiter
+        self._default = Limit("default", default_rpm, default_tpm) if default_rpm or default_tpm else None
 
     async def prepare(self, ctx: CallContext) -> None:
         return None
 
     async def admit(self, ctx: CallContext) -> None:
-        limits = limits_for(ctx)
+        limits = limits_for(ctx, self._default)
         if not limits:
             return
         tokens = (await prompt_estimate(ctx)).text  # media estimates are upper bounds, not counted here

@@ -37,11 +37,16 @@ class ConfigAppOwners:
 
 async def authorize_app_usage(caller: Principal, credential: str, app_id: str,
                               owners: AppOwnerLookup | None) -> None:
-    """Raise unless `caller` may read the usage of `app_id`."""
+    """Raise unless `caller` may read the usage of `app_id`. An app the caller cannot see (unknown, another
+    account's, or another app than an app key's own) is a 404, as on every other /v1/{app_id}/... route."""
     if caller.is_admin:
+        if owners is not None:
+            await owners(credential, app_id)  # NOT_FOUND for an app that does not exist
         return
     if caller.app_id:
-        if caller.app_id == app_id and caller.has("usage:read"):
+        if caller.app_id != app_id:
+            raise GatewayError(ErrorKind.NOT_FOUND, f"No app {app_id!r}")
+        if caller.has("usage:read"):
             return
         raise GatewayError(ErrorKind.PERMISSION_DENIED, "This key cannot read the usage of that app "
                                                         "(it needs usage:read on the app)")
@@ -50,7 +55,7 @@ async def authorize_app_usage(caller: Principal, credential: str, app_id: str,
     if owners is None:
         raise GatewayError(ErrorKind.UNAVAILABLE, "app ownership cannot be checked (no Config service)")
     if await owners(credential, app_id) != caller.account_id:
-        raise GatewayError(ErrorKind.PERMISSION_DENIED, "Only the app's owner can read its usage")
+        raise GatewayError(ErrorKind.NOT_FOUND, f"No app {app_id!r}")
 
 
 def parse_day(value: str, param: str) -> dt.date:

@@ -311,6 +311,11 @@ class CreditStore:
         self._changed(account_id)
         return await self.balance(account_id)
 
+    async def has_account(self, account_id: str) -> bool:
+        """True when the account has credits here (it was billed, topped up or read before)."""
+        async with self._sessions() as s:
+            return await s.get(A, account_id) is not None
+
     async def balance(self, account_id: str) -> Balance:
         """The account's credits now (provisioning it on first sight)."""
         async with self._sessions() as s, s.begin():

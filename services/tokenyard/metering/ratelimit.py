@@ -1,8 +1,17 @@
-"""Requests- and tokens-per-minute limits: a sliding-window counter, in-process or shared through Redis.
+"""Requests- and tokens-per-minute limits as token buckets (GCRA), in-process or shared through Redis.
 
-The estimate for a scope is `previous window * (1 - elapsed/60) + current window` (Cloudflare's sliding
-window counter): no burst of twice the limit at a window edge, two integers per scope and window. A request
-is checked against every limit that applies to it (key, app) and counted in all of them, or in none.
+Each limited dimension of a scope is a bucket of `limit` units that refills evenly over one minute; it is
+stored as one number, its theoretical arrival time (`tat`): the moment the bucket will be full again (a `tat`
+in the past means full). A request costing `c` units fits when `max(tat, now) + c * 60/limit - now <= 60`.
+Every duration this produces stays within the 60 s window, and they agree with each other:
+
+- `x-ratelimit-reset-*` is the time until the bucket is full again (OpenAI: "resets to its initial state");
+- `Retry-After` on a 429 is the time until this request fits, never more than that reset;
+- tokens learned after the fact (completions) drain the bucket but never below empty, and a request bigger
+  than the whole limit needs a full bucket (it is not refused forever).
+
+A request is checked against every limit that applies to it (key, app, or the gateway default) and counted in
+all of them, or in none.
 """
 from __future__ import annotations
 
@@ -13,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 WINDOW = 60.0
+_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -25,32 +35,26 @@ class Limit:
 
 
 @dataclass(frozen=True)
-class Usage:
-    """A scope's counters: requests and tokens of the previous and current windows."""
+class Buckets:
+    """A scope's two buckets as theoretical arrival times (epoch seconds; <= now means full)."""
 
-    req_prev: int = 0
-    req_cur: int = 0
-    tok_prev: int = 0
-    tok_cur: int = 0
+    requests: float = 0.0
+    tokens: float = 0.0
 
 
-def _estimate(prev: int, cur: int, elapsed: float) -> float:
-    return prev * (1.0 - elapsed / WINDOW) + cur
+def drained(tat: float, now: float, limit: int, cost: int) -> float:
+    """The bucket's new `tat` after `cost` units (a cost above the limit takes the whole bucket)."""
+    return max(tat, now) + min(cost, limit) * WINDOW / limit
 
 
-def wait_for(prev: int, cur: int, elapsed: float, limit: int, cost: int) -> float:
-    """Seconds until `cost` more fits under `limit` (the estimate decays as the windows slide)."""
-    room = limit - cost
-    if room < 0:
-        return 2 * WINDOW - elapsed
-    if _estimate(prev, cur, elapsed) <= room:
-        return 0.0
-    if prev > 0 and room - cur >= 0:
-        return max(0.0, WINDOW * (1 - (room - cur) / prev) - elapsed)
-    left = WINDOW - elapsed
-    if cur <= room:
-        return left
-    return left + WINDOW * (1 - room / cur)
+def fits(tat: float, now: float, limit: int, cost: int) -> bool:
+    """Whether `cost` units fit in the bucket now."""
+    return drained(tat, now, limit, cost) - now <= WINDOW + _EPS
+
+
+def remaining(tat: float, now: float, limit: int) -> int:
+    """Whole units left in the bucket."""
+    return max(0, min(limit, math.floor((WINDOW - max(0.0, tat - now)) * limit / WINDOW + _EPS)))
 
 
 @dataclass(frozen=True)
@@ -89,26 +93,47 @@ def duration(seconds: float) -> str:
     return f"{int(minutes)}m{round(rest, 3):g}s"
 
 
-def decide(limits: Sequence[Limit], usages: Sequence[Usage], elapsed: float, tokens: int) -> Decision:
-    """Whether one request of `tokens` fits every limit; header values come from the tightest ones
-    (remaining counts include this request only when it is admitted)."""
-    checks = []  # (dimension, limit, prev window, current window, cost) of every limit that applies
-    for lim, u in zip(limits, usages):
+def _checks(limits: Sequence[Limit], states: Sequence[Buckets], tokens: int) -> list[tuple[str, int, float, int]]:
+    """(dimension, limit, tat, cost) of every bucket that applies."""
+    out = []
+    for lim, b in zip(limits, states):
         if lim.rpm:
-            checks.append(("req", lim.rpm, u.req_prev, u.req_cur, 1))
+            out.append(("req", lim.rpm, b.requests, 1))
         if lim.tpm:
-            checks.append(("tok", lim.tpm, u.tok_prev, u.tok_cur, tokens))
-    waits = [wait_for(prev, cur, elapsed, limit, cost) for _, limit, prev, cur, cost in checks]
-    allowed = all(w == 0 for w in waits)
+            out.append(("tok", lim.tpm, b.tokens, tokens))
+    return out
+
+
+def decide(limits: Sequence[Limit], states: Sequence[Buckets], now: float, tokens: int) -> Decision:
+    """Whether one request of `tokens` fits every limit; header values come from the tightest ones
+    (remaining counts and resets include this request only when it is admitted)."""
+    checks = _checks(limits, states, tokens)
+    allowed = all(fits(tat, now, limit, cost) for _, limit, tat, cost in checks)
+    waits = [max(0.0, drained(tat, now, limit, cost) - now - WINDOW) for _, limit, tat, cost in checks]
     tight: dict[str, tuple[int, int, float]] = {}
-    for (dim, limit, prev, cur, cost), w in zip(checks, waits):
-        left = max(0, math.floor(limit - _estimate(prev, cur, elapsed) - (cost if allowed else 0)))
-        if dim not in tight or left < tight[dim][1]:
-            tight[dim] = (limit, left, w or WINDOW - elapsed)
+    for dim, limit, tat, cost in checks:
+        after = drained(tat, now, limit, cost) if allowed else tat
+        left, reset = remaining(after, now, limit), min(WINDOW, max(0.0, after - now))
+        if dim not in tight or left < tight[dim][1] or (left == tight[dim][1] and reset > tight[dim][2]):
+            tight[dim] = (limit, left, reset)
     req, tok = tight.get("req", (0, 0, 0.0)), tight.get("tok", (0, 0, 0.0))
-    return Decision(allowed=allowed, retry_after=max(waits, default=0.0), limit_requests=req[0],
-                    remaining_requests=req[1], reset_requests=req[2], limit_tokens=tok[0],
-                    remaining_tokens=tok[1], reset_tokens=tok[2])
+    return Decision(allowed=allowed, retry_after=0.0 if allowed else min(WINDOW, max(waits, default=0.0)),
+                    limit_requests=req[0], remaining_requests=req[1], reset_requests=req[2],
+                    limit_tokens=tok[0], remaining_tokens=tok[1], reset_tokens=tok[2])
+
+
+def admitted(limits: Sequence[Limit], states: Sequence[Buckets], now: float, tokens: int) -> list[Buckets]:
+    """The scopes' buckets after admitting one request of `tokens`."""
+    return [Buckets(drained(b.requests, now, lim.rpm, 1) if lim.rpm else b.requests,
+                    drained(b.tokens, now, lim.tpm, tokens) if lim.tpm else b.tokens)
+            for lim, b in zip(limits, states)]
+
+
+def charged(lim: Limit, b: Buckets, now: float, tokens: int) -> Buckets:
+    """The buckets after `tokens` learned after the fact: drained, but never below empty."""
+    if not lim.tpm or tokens <= 0:
+        return b
+    return Buckets(b.requests, min(now + WINDOW, max(b.tokens, now) + tokens * WINDOW / lim.tpm))
 
 
 class RateLimiter(Protocol):
@@ -129,33 +154,26 @@ class MemoryRateLimiter:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._counts: dict[tuple[str, int], list[int]] = {}
+        self._buckets: dict[str, Buckets] = {}
 
-    def _usage(self, scope: str, w: int) -> Usage:
-        prev = self._counts.get((scope, w - 1), [0, 0])
-        cur = self._counts.get((scope, w), [0, 0])
-        return Usage(prev[0], cur[0], prev[1], cur[1])
-
-    def _gc(self, w: int) -> None:
-        if len(self._counts) > 100_000:
-            self._counts = {k: v for k, v in self._counts.items() if k[1] >= w - 1}
+    def _gc(self, now: float) -> None:
+        if len(self._buckets) > 100_000:
+            self._buckets = {k: b for k, b in self._buckets.items() if max(b.requests, b.tokens) > now}
 
     async def acquire(self, limits: Sequence[Limit], tokens: int) -> Decision:
         now = self._clock()
-        w = int(now // WINDOW)
-        self._gc(w)
-        decision = decide(limits, [self._usage(lim.scope, w) for lim in limits], now - w * WINDOW, tokens)
+        self._gc(now)
+        states = [self._buckets.get(lim.scope, Buckets()) for lim in limits]
+        decision = decide(limits, states, now, tokens)
         if decision.allowed:
-            for lim in limits:
-                cell = self._counts.setdefault((lim.scope, w), [0, 0])
-                cell[0] += 1
-                cell[1] += tokens
+            for lim, b in zip(limits, admitted(limits, states, now, tokens)):
+                self._buckets[lim.scope] = b
         return decision
 
     async def add_tokens(self, limits: Sequence[Limit], tokens: int) -> None:
-        w = int(self._clock() // WINDOW)
+        now = self._clock()
         for lim in limits:
-            self._counts.setdefault((lim.scope, w), [0, 0])[1] += tokens
+            self._buckets[lim.scope] = charged(lim, self._buckets.get(lim.scope, Buckets()), now, tokens)
 
     async def close(self) -> None:
         return None

@@ -1,4 +1,4 @@
-"""The Redis rate-limit backend: one Lua script checks and counts every limit of a request atomically,
+"""The Redis rate-limit backend: one Lua script checks and counts every bucket of a request atomically,
 so any number of facade/router replicas share one limit."""
 from __future__ import annotations
 
@@ -11,32 +11,60 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
-from tokenyard.metering.ratelimit import WINDOW, Decision, Limit, Usage, decide
+from tokenyard.metering.ratelimit import WINDOW, Buckets, Decision, Limit, decide
 
-# KEYS: 4 per scope (requests current/previous window, tokens current/previous window).
-# ARGV: weight of the previous window, tokens of this request, key TTL, then rpm and tpm of each scope.
-_ACQUIRE = """
-local weight, cost, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local n = #KEYS / 4
-local out, ok = {}, 1
-for i = 0, n - 1 do
-  local rc = tonumber(redis.call('GET', KEYS[i*4+1]) or '0')
-  local rp = tonumber(redis.call('GET', KEYS[i*4+2]) or '0')
-  local tc = tonumber(redis.call('GET', KEYS[i*4+3]) or '0')
-  local tp = tonumber(redis.call('GET', KEYS[i*4+4]) or '0')
-  local rpm, tpm = tonumber(ARGV[4+i*2]), tonumber(ARGV[5+i*2])
-  if rpm > 0 and rp * weight + rc + 1 > rpm then ok = 0 end
-  if tpm > 0 and tp * weight + tc + cost > tpm then ok = 0 end
-  out[#out+1] = rp; out[#out+1] = rc; out[#out+1] = tp; out[#out+1] = tc
+# One hash per scope: `r` and `t`, the theoretical arrival times of its requests and tokens buckets (see
+# tokenyard.metering.ratelimit). KEYS: one per scope. ARGV: now, tokens of this request, window, then rpm
+# and tpm of each scope. Returns each scope's r and t before the call (as strings: Lua numbers would be
+# truncated to integers), then 1 when the request was admitted and counted everywhere, else 0.
+_LUA_COMMON = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[3])
+local function drained(tat, limit, cost)
+  if cost > limit then cost = limit end
+  return math.max(tat, now) + cost * window / limit
+end
+local function keep(key, r, t)
+  redis.call('HSET', key, 'r', tostring(r), 't', tostring(t))
+  redis.call('PEXPIRE', key, math.max(1, math.ceil((math.max(r, t) - now) * 1000)) + 1000)
+end
+"""
+_ACQUIRE = _LUA_COMMON + """
+local cost = tonumber(ARGV[2])
+local out, ok, new = {}, 1, {}
+for i = 1, #KEYS do
+  local r = tonumber(redis.call('HGET', KEYS[i], 'r') or '0')
+  local t = tonumber(redis.call('HGET', KEYS[i], 't') or '0')
+  local rpm, tpm = tonumber(ARGV[2 + i * 2]), tonumber(ARGV[3 + i * 2])
+  local nr, nt = r, t
+  if rpm > 0 then
+    nr = drained(r, rpm, 1)
+    if nr - now > window + 1e-6 then ok = 0 end
+  end
+  if tpm > 0 then
+    nt = drained(t, tpm, cost)
+    if nt - now > window + 1e-6 then ok = 0 end
+  end
+  out[#out + 1] = tostring(r); out[#out + 1] = tostring(t)
+  new[i] = {nr, nt}
 end
 if ok == 1 then
-  for i = 0, n - 1 do
-    redis.call('INCR', KEYS[i*4+1]); redis.call('EXPIRE', KEYS[i*4+1], ttl)
-    redis.call('INCRBY', KEYS[i*4+3], cost); redis.call('EXPIRE', KEYS[i*4+3], ttl)
+  for i = 1, #KEYS do keep(KEYS[i], new[i][1], new[i][2]) end
+end
+out[#out + 1] = tostring(ok)
+return out
+"""
+# Tokens learned after the fact drain the tokens bucket, never below empty. ARGV: now, tokens, window, tpm...
+_ADD_TOKENS = _LUA_COMMON + """
+local tokens = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  local tpm = tonumber(ARGV[3 + i])
+  if tpm > 0 then
+    local r = tonumber(redis.call('HGET', KEYS[i], 'r') or '0')
+    local t = tonumber(redis.call('HGET', KEYS[i], 't') or '0')
+    keep(KEYS[i], r, math.min(now + window, math.max(t, now) + tokens * window / tpm))
   end
 end
-out[#out+1] = ok
-return out
+return 1
 """
 
 
@@ -59,11 +87,11 @@ class RedisRateLimiter:
         self._redis = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._prefix = prefix
         self._clock = clock
-        self._script = self._redis.register_script(_ACQUIRE)
+        self._acquire_script = self._redis.register_script(_ACQUIRE)
+        self._add_script = self._redis.register_script(_ADD_TOKENS)
 
-    def _keys(self, scope: str, w: int) -> list[str]:
-        base = f"{self._prefix}rl:{scope}"
-        return [f"{base}:r:{w}", f"{base}:r:{w - 1}", f"{base}:t:{w}", f"{base}:t:{w - 1}"]
+    def _key(self, scope: str) -> str:
+        return f"{self._prefix}rl2:{scope}"
 
     async def acquire(self, limits: Sequence[Limit], tokens: int) -> Decision:
         try:
@@ -75,17 +103,13 @@ class RedisRateLimiter:
 
     async def _acquire(self, limits: Sequence[Limit], tokens: int) -> Decision:
         now = self._clock()
-        w = int(now // WINDOW)
-        elapsed = now - w * WINDOW
-        keys = [k for lim in limits for k in self._keys(lim.scope, w)]
-        args: list[str | int] = [repr(1.0 - elapsed / WINDOW), tokens, int(2 * WINDOW + 10)]
+        args: list[str | int] = [repr(now), tokens, repr(WINDOW)]
         for lim in limits:
             args += [lim.rpm, lim.tpm]
-        raw = [int(x) for x in await self._script(keys=keys, args=args)]
-        ok = raw.pop() == 1
-        usages = [Usage(req_prev=raw[i], req_cur=raw[i + 1], tok_prev=raw[i + 2], tok_cur=raw[i + 3])
-                  for i in range(0, len(raw), 4)]
-        decision = decide(limits, usages, elapsed, tokens)
+        raw = await self._acquire_script(keys=[self._key(lim.scope) for lim in limits], args=args)
+        ok = raw.pop() in (b"1", "1", 1)
+        states = [Buckets(float(raw[i]), float(raw[i + 1])) for i in range(0, len(raw), 2)]
+        decision = decide(limits, states, now, tokens)
         if decision.allowed != ok:  # float rounding at the exact edge: the script's count is what happened
             decision = dataclasses.replace(decision, allowed=ok, retry_after=0.0 if ok else max(decision.retry_after, 0.05))
         return decision
@@ -98,13 +122,10 @@ class RedisRateLimiter:
             log.warning("tokens not counted: Redis unavailable (%s)", type(exc).__name__)
 
     async def _add_tokens(self, limits: Sequence[Limit], tokens: int) -> None:
-        w = int(self._clock() // WINDOW)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for lim in limits:
-                key = self._keys(lim.scope, w)[2]
-                pipe.incrby(key, tokens)
-                pipe.expire(key, int(2 * WINDOW + 10))
-            await pipe.execute()
+        limited = [lim for lim in limits if lim.tpm]
+        if limited and tokens > 0:
+            await self._add_script(keys=[self._key(lim.scope) for lim in limited],
+                                   args=[repr(self._clock()), tokens, repr(WINDOW), *(lim.tpm for lim in limited)])
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import grpc
 
@@ -21,6 +22,8 @@ from tokenyard.metering.v1 import metering_service_pb2_grpc as pb_grpc
 from tokenyard.principal import Principal
 
 MAX_PAGE = 1000
+AccountLookup = Callable[[str], Awaitable[bool]]
+"""account id -> whether the platform knows the account (the Auth tables)."""
 
 
 class MeteringServicer(pb_grpc.MeteringServiceServicer):
@@ -29,12 +32,24 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
 
     def __init__(self, service: MeteringService, authenticator: Authenticator, *,
                  app_owners: AppOwnerLookup | None = None, limiter: RateLimiter | None = None,
-                 internal_secret: str = "") -> None:
+                 internal_secret: str = "",
+                 accounts: AccountLookup | None = None) -> None:
         self._service = service
         self._auth = authenticator
         self._owners = app_owners
         self._limiter = limiter
         self._internal = internal_secret
+        self._accounts = accounts
+
+    async def _existing(self, account_id: str) -> str:
+        """The account id, or NOT_FOUND when no such account exists (a mistyped id must not create one)."""
+        if not account_id:
+            raise invalid("`account_id` is required", "account_id")
+        if self._accounts is None or await self._credits.has_account(account_id) \
+                or await self._accounts(account_id):
+            return account_id
+        raise GatewayError(ErrorKind.NOT_FOUND, f"No account {account_id!r} (an account exists once its user has "
+                           "signed in with a JWT or been given an API key)", param="account_id")
 
     @property
     def _credits(self) -> CreditStore:
@@ -136,13 +151,15 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     async def GetBalance(self, request: pb.GetBalanceRequest, context: grpc.aio.ServicerContext
                          ) -> pb.GetBalanceResponse:
         caller = await self._caller(context)
-        return convert.balance_to_pb(await self._credits.balance(self._account(caller, request.account_id)))
+        account = self._account(caller, request.account_id)
+        if account != caller.account_id:
+            await self._existing(account)
+        return convert.balance_to_pb(await self._credits.balance(account))
 
     @handles_errors
     async def TopUp(self, request: pb.TopUpRequest, context: grpc.aio.ServicerContext) -> pb.TopUpResponse:
         await self._caller(context, admin=True)
-        if not request.account_id:
-            raise invalid("`account_id` is required", "account_id")
+        await self._existing(request.account_id)
         amount = usd_to_nanos(convert.parse_usd(request.amount_usd)) if request.amount_usd \
             else request.amount_micros * 1000
         bal = await self._credits.top_up(request.account_id, amount, request.note)
@@ -151,8 +168,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     @handles_errors
     async def SetPlan(self, request: pb.SetPlanRequest, context: grpc.aio.ServicerContext) -> pb.SetPlanResponse:
         await self._caller(context, admin=True)
-        if not request.account_id:
-            raise invalid("`account_id` is required", "account_id")
+        await self._existing(request.account_id)
         return pb.SetPlanResponse(balance=convert.balance_to_pb(
             await self._credits.set_plan(request.account_id, request.plan)))
 

@@ -32,6 +32,7 @@ class OpenAIProvider:
     """Sends the request as is (the upstream model name swapped in by the dispatcher), bearer key auth."""
 
     kind = "openai"
+    native_n = True  # `n` choices in one call (other adapters get n single calls: inference/fanout.py)
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self._http = http

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -126,6 +126,14 @@ class JobQueue:
         """Cancel a queued or running job; None when it had already ended."""
         return await self._update([J.id == job_id, J.status.in_((QUEUED, IN_PROGRESS))], {
             "status": CANCELLED, "completed_at": self._clock(), "lease_expires_at": None})
+
+    @shielded
+    async def delete(self, job_id: str) -> VideoJob | None:
+        """Delete an ended, settled job; the deleted row, or None when it is not (or no longer) one."""
+        stmt = (delete(J).where(J.id == job_id, J.status.in_(TERMINAL), J.billing == BILLING_DONE)
+                .returning(J))
+        async with self._sessions() as s, s.begin():
+            return (await s.execute(stmt)).scalars().first()
 
     async def unbilled(self, older_than: dt.timedelta, limit: int = 50) -> list[VideoJob]:
         """Ended jobs whose credits were not settled or released yet (e.g. the process died in between)."""

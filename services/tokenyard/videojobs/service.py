@@ -1,6 +1,7 @@
 """VideoJobs logic: validate and queue jobs, read, list, cancel and download them. No gRPC here."""
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from tokenyard.videojobs.renderers import VideoRenderers
 from tokenyard.videojobs.settlement import Settlement
 from tokenyard.videojobs.store import ObjectNotFound, ObjectStore
 from tokenyard.videojobs.tables import COMPLETED, FAILED, QUEUED, VideoJob
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 
@@ -63,13 +66,19 @@ class VideoJobsService:
         principal = await self._auth.authenticate(credential)
         if not principal.has("ai:gateway"):
             raise GatewayError(ErrorKind.PERMISSION_DENIED, "video generation needs the ai:gateway scope")
-        if app_id and principal.app_id and principal.app_id != app_id:
-            raise GatewayError(ErrorKind.PERMISSION_DENIED,
-                               f"this key belongs to another app than {app_id!r}")
-        check_owner = app_id and not principal.app_id and not principal.is_admin and self._app_owner is not None
-        if check_owner and await self._app_owner(app_id) != principal.account_id:  # type: ignore[misc]
+        if app_id and not await self._sees_app(principal, app_id):
             raise GatewayError(ErrorKind.NOT_FOUND, f"No app {app_id!r}")
         return principal
+
+    async def _sees_app(self, principal: Principal, app_id: str) -> bool:
+        """An app key sees its own app; an admin every existing app; a user their own apps (like every other
+        /v1/{app_id}/... route: anything else is not found)."""
+        if principal.app_id:
+            return principal.app_id == app_id
+        if self._app_owner is None:
+            return True
+        owner = await self._app_owner(app_id)
+        return owner is not None and (principal.is_admin or owner == principal.account_id)
 
     def _model(self, name: str) -> ModelSpec:
         if not name:
@@ -150,6 +159,29 @@ class VideoJobsService:
             raise GatewayError(ErrorKind.CONFLICT,
                                f"Video '{job_id}' already {job.status}; it cannot be cancelled")
         return job
+
+    async def delete(self, credential: str, job_id: str, app_id: str = "") -> tuple[VideoJob, bool]:
+        """Delete a finished job and its MP4 (True), as OpenAI's API does; a queued or running job is cancelled
+        instead (False). 409 while an ended job's credits are still being settled."""
+        principal = await self._caller(credential, app_id)
+        job = await self._owned(principal, job_id, app_id)
+        cancelled = await self.queue.cancel(job.id)
+        if cancelled is not None:
+            job_ended(cancelled, "cancelled")
+            await self._settlement.finish(cancelled)
+            return cancelled, False
+        job = await self._owned(principal, job_id, app_id)
+        if not await self._settlement.finish(job):  # idempotent; done once the job's usage is recorded
+            raise GatewayError(ErrorKind.CONFLICT, f"Video '{job_id}' is still being settled; try again shortly")
+        removed = await self.queue.delete(job.id)
+        if removed is None:
+            raise GatewayError(ErrorKind.NOT_FOUND, f"No video found with id '{job_id}'", param="video_id")
+        if removed.content_key:
+            try:
+                await self._store.delete(removed.content_key)
+            except Exception:  # noqa: BLE001 - the job is gone; an orphaned object is only wasted space
+                log.warning("deleting the MP4 of video %s failed", job_id, exc_info=True)
+        return removed, True
 
     async def content(self, credential: str, job_id: str, offset: int = 0, length: int = 0, app_id: str = ""
                       ) -> tuple[int, AsyncIterator[bytes]]:

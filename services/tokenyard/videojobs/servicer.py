@@ -50,6 +50,12 @@ class VideoJobsServicer(pb_grpc.VideoJobsServiceServicer):
         return pb.CancelVideoResponse(video=job_to_pb(job))
 
     @handles_errors
+    async def DeleteVideo(self, request: pb.DeleteVideoRequest, context: grpc.aio.ServicerContext
+                          ) -> pb.DeleteVideoResponse:
+        job, deleted = await self._service.delete(credential_from(context), request.id, request.app_id)
+        return pb.DeleteVideoResponse(video=job_to_pb(job), deleted=deleted)
+
+    @handles_errors
     async def DownloadVideo(self, request: pb.DownloadVideoRequest, context: grpc.aio.ServicerContext
                             ) -> AsyncIterator[pb.DownloadVideoResponse]:
         total, chunks = await self._service.content(credential_from(context), request.id, request.offset,

@@ -1,4 +1,4 @@
-"""The sliding-window limiter and the rate-limit policy (key and app limits, headers, refusals)."""
+"""The token-bucket limiter and the rate-limit policy (key, app and default limits, headers, refusals)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ from tokenyard.catalog import load_catalog
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.ratelimit_policy import RateLimitPolicy, app_limits, limits_for
-from tokenyard.metering.ratelimit import Limit, MemoryRateLimiter, duration, wait_for
+from tokenyard.metering.ratelimit import WINDOW, Limit, MemoryRateLimiter, duration
 from tokenyard.principal import Principal, PrincipalKind
 
 
@@ -28,20 +28,50 @@ def _ctx(rpm: int = 0, tpm: int = 0, app_config: object = None, app_id: str = ""
     return ctx
 
 
-async def test_window_slides_instead_of_resetting() -> None:
+async def test_buckets_refill_evenly_and_every_duration_stays_within_the_window() -> None:
     clock = Clock()
     limiter = MemoryRateLimiter(clock)
     lim = [Limit("k", rpm=10)]
-    for _ in range(10):
-        assert (await limiter.acquire(lim, 0)).allowed
+    resets = []
+    for left in range(9, -1, -1):
+        d = await limiter.acquire(lim, 0)
+        assert d.allowed and d.remaining_requests == left
+        resets.append(d.reset_requests)
+    assert resets == pytest.approx([6.0 * i for i in range(1, 11)])  # until the bucket is full again
     refused = await limiter.acquire(lim, 0)
-    assert not refused.allowed and refused.retry_after == pytest.approx(66.0)  # 60 s + 10% of the next
-    clock.t += 60 + 6  # next window, 10% in: the previous window still weighs 9 requests
+    assert not refused.allowed and refused.retry_after == pytest.approx(6.0)  # one request refills in 6 s
+    assert refused.reset_requests == pytest.approx(60.0) and refused.remaining_requests == 0
+    clock.t += 6
     assert (await limiter.acquire(lim, 0)).allowed
     assert not (await limiter.acquire(lim, 0)).allowed
     clock.t += 30
     d = await limiter.acquire(lim, 0)
-    assert d.allowed and d.remaining_requests == 4  # 10 * 0.4 + 1 before this one: 10 - 5 - 1 left
+    assert d.allowed and d.remaining_requests == 4  # 5 refilled in 30 s, this one taken
+
+
+async def test_retry_after_never_exceeds_the_reset_or_the_window() -> None:
+    clock = Clock()
+    limiter = MemoryRateLimiter(clock)
+    lim = [Limit("k", rpm=2, tpm=100)]
+    for step in range(200):
+        d = await limiter.acquire(lim, 30 + step % 50)
+        if not step % 7:
+            await limiter.add_tokens(lim, 5_000)  # completions far over the limit: the bucket only empties
+        assert 0 <= d.retry_after <= WINDOW and d.reset_requests <= WINDOW and d.reset_tokens <= WINDOW
+        if not d.allowed:
+            assert d.retry_after <= max(d.reset_requests, d.reset_tokens) + 1e-9
+        clock.t += 1.7
+
+
+async def test_a_request_bigger_than_the_whole_limit_waits_for_a_full_bucket() -> None:
+    clock = Clock()
+    limiter = MemoryRateLimiter(clock)
+    lim = [Limit("k", tpm=100)]
+    assert (await limiter.acquire(lim, 500)).allowed  # takes the whole bucket
+    refused = await limiter.acquire(lim, 500)
+    assert not refused.allowed and refused.retry_after == pytest.approx(60.0)
+    clock.t += 60
+    assert (await limiter.acquire(lim, 500)).allowed
 
 
 async def test_all_limits_or_none_are_counted() -> None:
@@ -53,10 +83,7 @@ async def test_all_limits_or_none_are_counted() -> None:
     assert d.remaining_requests == 98  # the refused call was not counted on the key
 
 
-def test_wait_for_and_durations() -> None:
-    assert wait_for(0, 5, 10.0, 10, 1) == 0
-    assert wait_for(0, 10, 10.0, 10, 1) == pytest.approx(50 + 6)
-    assert wait_for(10, 0, 0.0, 10, 1) == pytest.approx(6.0)  # until the previous window weighs 9
+def test_durations() -> None:
     assert duration(0.25) == "0.25s" and duration(75) == "1m15s" and duration(-1) == "0s"
 
 
@@ -70,6 +97,10 @@ def test_app_limits_read_dicts_and_objects() -> None:
     assert app_limits(None) == (0, 0)
     scopes = [lim.scope for lim in limits_for(_ctx(rpm=1, app_config={"rateLimits": {"rpm": 2}}, app_id="app_1"))]
     assert scopes == ["key:key_1", "app:app_1"]
+    default = Limit("default", rpm=100, tpm=1000)
+    assert limits_for(_ctx(), default) == [Limit("default:key:key_1", 100, 1000)]
+    assert limits_for(_ctx(rpm=5), default) == [Limit("key:key_1", 5, 0), Limit("default:key:key_1", 0, 1000)]
+    assert limits_for(_ctx(rpm=5, tpm=50), default) == [Limit("key:key_1", 5, 50)]  # nothing left to default
 
 
 async def test_policy_sets_headers_and_refuses_on_the_app_limit() -> None:

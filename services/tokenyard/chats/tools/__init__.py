@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import httpx
 
-from tokenyard.catalog import ToolBackend
+from tokenyard.catalog import BUILTIN_TOOLS, ToolBackend
 from tokenyard.chats.store import ChatStore
 from tokenyard.chats.tools.base import Tool
 from tokenyard.chats.tools.calculator import CalculatorTool
@@ -16,7 +16,7 @@ from tokenyard.chats.tools.webhook import WebhookTool
 from tokenyard.egress import EgressPolicy
 from tokenyard.principal import Principal
 
-BUILTIN_NAMES = frozenset({"calculator", "weather", "search"})
+BUILTIN_NAMES = frozenset(BUILTIN_TOOLS)
 EnabledTools = Callable[[Principal, str], Awaitable[Iterable[str] | None]]
 """An app's `enabledTools` (None when the app sets none, or for app-less calls: the defaults apply)."""
 
@@ -27,10 +27,13 @@ async def no_app_config(principal: Principal, app_id: str) -> None:
 
 
 def builtin_tools(backends: Mapping[str, ToolBackend], http: httpx.AsyncClient,
-                  env: Mapping[str, str] | None = None) -> dict[str, Tool]:
-    """The built-ins this deployment can run: calculator always; weather/search when the config file names
-    their backend (`tools: {weather: {url, geocoding_url}, search: {url}}`)."""
+                  env: Mapping[str, str] | None = None, *, offline: bool = False) -> dict[str, Tool]:
+    """The built-ins this deployment can run: calculator always; weather/search when the catalog names their
+    backend (`tools: {weather: {url, geocoding_url}, search: {url}}`; weather defaults to Open-Meteo) and the
+    site is not `offline` (TOKENYARD_TOOLS_OFFLINE: no tool that calls out over the network)."""
     env = env if env is not None else os.environ
+    if offline:
+        backends = {}
 
     def key(b: ToolBackend) -> str:
         return env.get(b.api_key_env, "") if b.api_key_env else ""
@@ -42,6 +45,14 @@ def builtin_tools(backends: Mapping[str, ToolBackend], http: httpx.AsyncClient,
     if "search" in backends:
         out["search"] = SearchTool(http, backends["search"].url, key(backends["search"]))
     return out
+
+
+def not_configured(name: str) -> str | None:
+    """The tool result for a call to a built-in this gateway does not run (None for other names)."""
+    if name not in BUILTIN_NAMES:
+        return None
+    return (f"the {name} tool is not configured on this gateway: an operator enables it with "
+            f"`tools: {{{name}: {{url: ...}}}}` in the config file (and without TOKENYARD_TOOLS_OFFLINE)")
 
 
 class Toolbox:

@@ -57,7 +57,7 @@ class Pricing(_message.Message):
     def __init__(self, input_per_mtok_usd: _Optional[str] = ..., output_per_mtok_usd: _Optional[str] = ..., per_call_usd: _Optional[str] = ..., per_second_usd: _Optional[str] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("id", "type", "provider", "provider_kind", "context_window", "dimensions", "pricing", "aliases", "owned_by", "sizes", "max_seconds", "available")
+    __slots__ = ("id", "type", "provider", "provider_kind", "context_window", "dimensions", "pricing", "aliases", "owned_by", "sizes", "max_seconds", "available", "unavailable_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,7 @@ class Model(_message.Message):
     SIZES_FIELD_NUMBER: _ClassVar[int]
     MAX_SECONDS_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: str
     provider: str
@@ -82,7 +83,8 @@ class Model(_message.Message):
     sizes: _containers.RepeatedScalarFieldContainer[str]
     max_seconds: int
     available: bool
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., provider: _Optional[str] = ..., provider_kind: _Optional[str] = ..., context_window: _Optional[int] = ..., dimensions: _Optional[int] = ..., pricing: _Optional[_Union[Pricing, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ..., owned_by: _Optional[str] = ..., sizes: _Optional[_Iterable[str]] = ..., max_seconds: _Optional[int] = ..., available: _Optional[bool] = ...) -> None: ...
+    unavailable_reason: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., provider: _Optional[str] = ..., provider_kind: _Optional[str] = ..., context_window: _Optional[int] = ..., dimensions: _Optional[int] = ..., pricing: _Optional[_Union[Pricing, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ..., owned_by: _Optional[str] = ..., sizes: _Optional[_Iterable[str]] = ..., max_seconds: _Optional[int] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ...) -> None: ...
 
 class Deployment(_message.Message):
     __slots__ = ("id", "owner", "model", "upstream_kind", "base_url", "api_key_env", "state", "created_at", "ends_at", "last_error", "default_key_id", "ready_at", "finished_at", "has_api_key")

@@ -126,6 +126,22 @@ class CancelVideoResponse(_message.Message):
     video: Video
     def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ...) -> None: ...
 
+class DeleteVideoRequest(_message.Message):
+    __slots__ = ("id", "app_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    app_id: str
+    def __init__(self, id: _Optional[str] = ..., app_id: _Optional[str] = ...) -> None: ...
+
+class DeleteVideoResponse(_message.Message):
+    __slots__ = ("video", "deleted")
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    video: Video
+    deleted: bool
+    def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ..., deleted: _Optional[bool] = ...) -> None: ...
+
 class DownloadVideoRequest(_message.Message):
     __slots__ = ("id", "offset", "length", "app_id")
     ID_FIELD_NUMBER: _ClassVar[int]

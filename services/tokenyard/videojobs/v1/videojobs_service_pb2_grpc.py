@@ -55,6 +55,11 @@ class VideoJobsServiceStub:
                 request_serializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.CancelVideoRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.CancelVideoResponse.FromString,
                 _registered_method=True)
+        self.DeleteVideo = channel.unary_unary(
+                '/tokenyard.videojobs.v1.VideoJobsService/DeleteVideo',
+                request_serializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.DeleteVideoRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.DeleteVideoResponse.FromString,
+                _registered_method=True)
         self.DownloadVideo = channel.unary_stream(
                 '/tokenyard.videojobs.v1.VideoJobsService/DownloadVideo',
                 request_serializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.DownloadVideoRequest.SerializeToString,
@@ -94,6 +99,13 @@ class VideoJobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteVideo(self, request, context):
+        """Deletes a finished job and its MP4; a queued or running one is cancelled instead.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DownloadVideo(self, request, context):
         """Streams a finished job's MP4 bytes.
         """
@@ -123,6 +135,11 @@ def add_VideoJobsServiceServicer_to_server(servicer, server):
                     servicer.CancelVideo,
                     request_deserializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.CancelVideoRequest.FromString,
                     response_serializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.CancelVideoResponse.SerializeToString,
+            ),
+            'DeleteVideo': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteVideo,
+                    request_deserializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.DeleteVideoRequest.FromString,
+                    response_serializer=tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.DeleteVideoResponse.SerializeToString,
             ),
             'DownloadVideo': grpc.unary_stream_rpc_method_handler(
                     servicer.DownloadVideo,
@@ -239,6 +256,33 @@ class VideoJobsService:
             '/tokenyard.videojobs.v1.VideoJobsService/CancelVideo',
             tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.CancelVideoRequest.SerializeToString,
             tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.CancelVideoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteVideo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.videojobs.v1.VideoJobsService/DeleteVideo',
+            tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.DeleteVideoRequest.SerializeToString,
+            tokenyard_dot_videojobs_dot_v1_dot_videojobs__service__pb2.DeleteVideoResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,128 @@
+"""`n` choices from upstreams that answer one at a time: n concurrent single calls merged into one completion.
+
+An adapter whose upstream takes `n` itself says so with `native_n = True` (OpenAI-compatible servers); every
+other adapter gets `n` separate requests without `n`, and the answers are merged: choices indexed 0..n-1 in
+request order (streams interleave as the chunks arrive, each carrying its choice's `index`), one completion
+id, and usage summed over the calls (each call was billed its prompt, so the one usage record covers them all).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from tokenyard.providers.base import Provider, UpstreamTarget
+
+MAX_CONCURRENT = 16
+"""Single calls in flight at once for one request (n may be up to 128)."""
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def choices_wanted(adapter: Provider, request: dict[str, Any]) -> int:
+    """How many single calls to fan out to (1: send the request as is)."""
+    n = request.get("n")
+    if not isinstance(n, int) or n <= 1 or getattr(adapter, "native_n", False):
+        return 1
+    return n
+
+
+def _single(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if k != "n"}
+
+
+def _sum_usage(usages: list[Any]) -> dict[str, int] | None:
+    """Summed token counts, or None when any call did not report them (the Router then estimates)."""
+    if not usages or any(not isinstance(u, dict) or u.get("prompt_tokens") is None for u in usages):
+        return None
+    out = {k: sum(int(u.get(k) or 0) for u in usages) for k in _USAGE_KEYS[:2]}
+    out["total_tokens"] = out["prompt_tokens"] + out["completion_tokens"]
+    return out
+
+
+async def _gather(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Run the calls (at most MAX_CONCURRENT at once); the first failure cancels the rest and is raised."""
+    gate = asyncio.Semaphore(MAX_CONCURRENT)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await call()
+
+    tasks = [asyncio.ensure_future(one(c)) for c in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def chat(adapter: Provider, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+    """One chat.completion with `n` choices."""
+    n = choices_wanted(adapter, request)
+    if n == 1:
+        return await adapter.chat(target, request)
+    single = _single(request)
+    results = await _gather([lambda: adapter.chat(target, single) for _ in range(n)])
+    merged = dict(results[0])
+    merged["choices"] = [{**choice, "index": i} for i, r in enumerate(results)
+                         for choice in (r.get("choices") or ())[:1]]
+    usage = _sum_usage([r.get("usage") for r in results])
+    if usage is None:
+        merged.pop("usage", None)
+    else:
+        merged["usage"] = usage
+    return merged
+
+
+def stream(adapter: Provider, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """chat.completion.chunk dicts for `n` choices (the adapter's own stream when it takes `n` itself)."""
+    n = choices_wanted(adapter, request)
+    if n == 1:
+        return adapter.stream(target, request)
+    return _merged_stream(adapter, target, _single(request), n)
+
+
+async def _merged_stream(adapter: Provider, target: UpstreamTarget, single: dict[str, Any], n: int
+                         ) -> AsyncIterator[dict[str, Any]]:
+    queue: asyncio.Queue[tuple[int, dict[str, Any] | None, BaseException | None]] = asyncio.Queue(maxsize=4 * n)
+    gate = asyncio.Semaphore(MAX_CONCURRENT)
+
+    async def pump(i: int) -> None:
+        try:
+            async with gate, contextlib.aclosing(adapter.stream(target, single)) as chunks:  # type: ignore[type-var]
+                async for chunk in chunks:
+                    await queue.put((i, chunk, None))
+            await queue.put((i, None, None))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            await queue.put((i, None, exc))
+
+    tasks = [asyncio.create_task(pump(i)) for i in range(n)]
+    head: dict[str, Any] = {}
+    usages: list[Any] = []
+    try:
+        open_streams = n
+        while open_streams:
+            i, chunk, exc = await queue.get()
+            if exc is not None:
+                raise exc
+            if chunk is None:
+                open_streams -= 1
+                continue
+            if chunk.get("usage"):
+                usages.append(chunk["usage"])
+            choices = chunk.get("choices") or ()
+            if not choices:
+                continue
+            head = head or {k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk}
+            out = {k: v for k, v in chunk.items() if k != "usage"}
+            yield {**out, **head, "choices": [{**c, "index": i} for c in choices]}
+        usage = _sum_usage(usages) if len(usages) == n else None
+        if usage is not None:
+            yield {**head, "choices": [], "usage": usage}
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
