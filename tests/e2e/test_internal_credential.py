@@ -21,6 +21,7 @@ from tokenyard.config.v1 import config_service_pb2_grpc as cpb_grpc
 from tokenyard.metering.v1 import metering_service_pb2 as mpb
 from tokenyard.metering.v1 import metering_service_pb2_grpc as mpb_grpc
 
+from tests.e2e.metering_helpers import create_key
 from tests.fakes import FakeOpenAI
 from tests.harness.gateway import Gateway
 
@@ -54,15 +55,15 @@ def gw(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[G
         gateway.stop()
 
 
-def passthrough(gw: Gateway, app: str, key: str, fake: FakeOpenAI) -> httpx.Response:
+def passthrough(gw: Gateway, app: str, key: str, fake: FakeOpenAI, account: str = "admin") -> httpx.Response:
     fake.script_reply("via passthrough", usage={"prompt_tokens": 3, "completion_tokens": 2})
-    return httpx.post(f"{gw.url}/v1/admin/{app}/p-openai/chat/completions", timeout=30,
+    return httpx.post(f"{gw.url}/v1/{account}/{app}/p-openai/chat/completions", timeout=30,
                       headers={"Authorization": f"Bearer {BYOK}", "tokenyard-authorization": f"Bearer {key}"},
                       json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]})
 
 
-def compat(gw: Gateway, app: str, key: str) -> str:
-    client = openai.OpenAI(base_url=f"{gw.url}/v1/admin/{app}/compat", api_key=key, max_retries=0)
+def compat(gw: Gateway, app: str, key: str, account: str = "admin") -> str:
+    client = openai.OpenAI(base_url=f"{gw.url}/v1/{account}/{app}/compat", api_key=key, max_retries=0)
     resp = client.chat.completions.create(model="local/echo", messages=[{"role": "user", "content": "compat ok"}])
     return resp.choices[0].message.content or ""
 
@@ -94,19 +95,18 @@ def test_revoking_the_admin_key_leaves_passthrough_working(make_gateway: Callabl
     admin = gw.http()
     before = admin.post("/v1/apps", json={"name": "before"}).json()["id"]
     assert passthrough(gw, before, gw.admin_key, fake).status_code == 200
-    ops = admin.post("/v1/keys", json={"name": "ops", "scopes": ["ai:gateway", "apps:write", "keys:write"]})
-    assert ops.status_code == 201, ops.text
-    ops_key = ops.json()["key"]
+    # Another account's key, made by the admin (so not a child of the admin key, which its revocation would end).
+    _, ops_key = create_key(gw, "ops", scopes=("ai:gateway", "apps:write", "keys:write"))
     assert admin.delete("/v1/keys/key_admin").status_code == 200
     deadline = time.monotonic() + 3
     while admin.get("/v1/keys").status_code != 401:
         assert time.monotonic() < deadline, "the admin key still works"
         time.sleep(0.1)
     app = gw.http(ops_key).post("/v1/apps", json={"name": "after-revocation"}).json()["id"]  # not cached anywhere
-    r = passthrough(gw, app, ops_key, fake)
+    r = passthrough(gw, app, ops_key, fake, account="ops")
     assert r.status_code == 200, r.text
-    assert compat(gw, app, ops_key) == "compat ok"
-    assert passthrough_rows(gw, app, 1) == [("admin", 3)]
+    assert compat(gw, app, ops_key, account="ops") == "compat ok"
+    assert passthrough_rows(gw, app, 1) == [("ops", 3)]
 
 
 def test_a_split_process_without_the_internal_secret_stops_in_one_line(tmp_path: Path) -> None:

@@ -35,7 +35,8 @@ def loaded_gateway(tmp_path: Path) -> Iterator[tuple[Gateway, str]]:
                           "TOKENYARD_LOG_LEVEL": "warning"})
         try:
             gw.start()
-            _, key = create_key(gw, ACCOUNT, rpm=10_000_000, tpm=1_000_000_000)  # limits on: Redis is used
+            _, key = create_key(gw, ACCOUNT, scopes=("ai:gateway", "usage:read"), rpm=10_000_000,
+                                tpm=1_000_000_000)  # limits on: Redis is used
             yield gw, key
         finally:
             gw.stop()

@@ -45,7 +45,8 @@ def test_metrics_name_no_app_account_key_or_deployment_by_default(sec: SecEnv,
 
 def test_operator_can_turn_app_labels_on_and_protect_the_endpoint(make_gateway: Callable[..., Gateway]) -> None:
     token = "scrape-token-0123456789"
-    gw = make_gateway(env={"TOKENYARD_METRICS_TENANT_LABELS": "true", "TOKENYARD_METRICS_TOKEN": token})
+    gw = make_gateway(env={"TOKENYARD_METRICS_TENANT_LABELS": "true", "TOKENYARD_METRICS_TOKEN": token,
+           "TOKENYARD_INTERNAL_SECRET": "metrics-test-internal-secret-0123456789abcdef"})
     with gw.http() as http:
         app = http.post("/v1/apps", json={"name": "labelled"}).json()["id"]
     _app_chat(gw, gw.admin_key, app, "local/echo")
@@ -58,7 +59,8 @@ def test_operator_can_turn_app_labels_on_and_protect_the_endpoint(make_gateway: 
 def test_a_lone_services_exporter_needs_the_token_too(tmp_path: Path) -> None:
     token, port = "scrape-token-abcdef", free_port()
     env = {"PATH": "/usr/bin:/bin", "TOKENYARD_ADMIN_KEY": ADMIN_KEY, "TOKENYARD_DATA_DIR": str(tmp_path),
-           "PYTHONPATH": ":".join(sys.path), "TOKENYARD_METRICS_TOKEN": token}
+           "PYTHONPATH": ":".join(sys.path), "TOKENYARD_METRICS_TOKEN": token,
+           "TOKENYARD_INTERNAL_SECRET": "metrics-test-internal-secret-0123456789abcdef"}
     proc = subprocess.Popen([sys.executable, "-m", "tokenyard", "serve", "config", "--listen",
                              f"127.0.0.1:{free_port()}", "--metrics-listen", f"127.0.0.1:{port}"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)

@@ -67,7 +67,7 @@ class Passthrough:
             f.start()
         if own_sink:
             sink.start()
-        limits = MeteringClient(ch("metering"), settings.admin_key)
+        limits = MeteringClient(ch("metering"), settings.internal_secret)
         state = cls(catalog or load_catalog(settings.config), http, apps, auth, sink, limits,
                     settings.passthrough_unauthenticated_rpm)
         state._closers = [*(f.stop for f in followers), *([sink.stop] if own_sink else []), http.aclose,

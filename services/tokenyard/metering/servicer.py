@@ -136,7 +136,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     @handles_errors
     async def CheckLimit(self, request: pb.CheckLimitRequest, context: grpc.aio.ServicerContext
                          ) -> pb.CheckLimitResponse:
-        await self._caller(context, admin=True)
+        await self._internal_caller(context)  # the passthrough routes' limiter (or an admin)
         if self._limiter is None:
             raise GatewayError(ErrorKind.UNAVAILABLE, "no rate limiter configured")
         if not request.key:
