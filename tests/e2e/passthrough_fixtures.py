@@ -27,16 +27,21 @@ class Capturing:
 
     async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         buf = bytearray()
+        recorded = False
 
         async def capture(message: Message) -> None:
+            nonlocal recorded
             if message["type"] == "http.response.body":
                 buf.extend(message.get("body", b""))
+                if not message.get("more_body", False):  # recorded before the client can have read the end
+                    self.sent.append(bytes(buf))
+                    recorded = True
             await send(message)
 
         try:
             await super()._asgi(scope, receive, capture)  # type: ignore[misc]
         finally:
-            if scope["type"] == "http":
+            if scope["type"] == "http" and not recorded:
                 self.sent.append(bytes(buf))
 
     def reset(self) -> None:

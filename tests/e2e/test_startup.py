@@ -52,7 +52,8 @@ def test_up_with_a_busy_port_is_one_line_and_fails(busy: str, busy_port: int, tm
 @pytest.mark.parametrize(("service", "what"), [("http", "HTTP"), ("auth", "gRPC")])
 def test_serve_with_a_busy_port_is_one_line_and_fails(service: str, what: str, busy_port: int,
                                                        tmp_path: Path) -> None:
-    out = tokenyard("serve", service, "--listen", f"127.0.0.1:{busy_port}", data_dir=tmp_path)
+    out = tokenyard("serve", service, "--listen", f"127.0.0.1:{busy_port}", data_dir=tmp_path,
+                    TOKENYARD_INTERNAL_SECRET="startup-test-internal-secret-0123456789abcdef")
     assert_one_line_naming(out, busy_port, what)
 
 
