@@ -149,10 +149,8 @@ class VideoJobsService:
         """Cancel a queued or running job (its credits are released); cancelling twice is harmless."""
         principal = await self._caller(credential, app_id)
         job = await self._owned(principal, job_id, app_id)
-        cancelled = await self.queue.cancel(job.id)
+        cancelled = await self._cancel_live(job)
         if cancelled is not None:
-            job_ended(cancelled, "cancelled")
-            await self._settlement.finish(cancelled)
             return cancelled
         job = await self._owned(principal, job_id, app_id)
         if job.status in (COMPLETED, FAILED):
@@ -160,15 +158,21 @@ class VideoJobsService:
                                f"Video '{job_id}' already {job.status}; it cannot be cancelled")
         return job
 
+    async def _cancel_live(self, job: VideoJob) -> VideoJob | None:
+        """Cancel a queued or running job and release its credits; None when it had already ended."""
+        cancelled = await self.queue.cancel(job.id)
+        if cancelled is not None:
+            job_ended(cancelled, "cancelled")
+            await self._settlement.finish(cancelled)
+        return cancelled
+
     async def delete(self, credential: str, job_id: str, app_id: str = "") -> tuple[VideoJob, bool]:
         """Delete a finished job and its MP4 (True), as OpenAI's API does; a queued or running job is cancelled
         instead (False). 409 while an ended job's credits are still being settled."""
         principal = await self._caller(credential, app_id)
         job = await self._owned(principal, job_id, app_id)
-        cancelled = await self.queue.cancel(job.id)
+        cancelled = await self._cancel_live(job)
         if cancelled is not None:
-            job_ended(cancelled, "cancelled")
-            await self._settlement.finish(cancelled)
             return cancelled, False
         job = await self._owned(principal, job_id, app_id)
         if not await self._settlement.finish(job):  # idempotent; done once the job's usage is recorded
