@@ -103,11 +103,10 @@ async def _serve_http(settings, sock, on_ready, runtime=None) -> None:  # type: 
     from tokenyard_http.app import create_app
     from tokenyard_http.connections import protocol
 
-    # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us),
-    # and the facade calls the Router in-process, unless tracing wants that hop as a span of its own.
-    sink = runtime.parts.get("usage_sink") if runtime is not None else None
+    # All-in-one: the facade calls the Router in-process (chat and passthrough), unless tracing wants that hop
+    # as a span of its own.
     local = runtime.parts.get("inference_servicer") if runtime is not None and not tracing_on() else None
-    config = uvicorn.Config(create_app(settings, usage_sink=sink, local_inference=local),
+    config = uvicorn.Config(create_app(settings, local_inference=local),
                             log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
                             http=protocol(settings.http_header_timeout_seconds,
                                           settings.http_body_timeout_seconds),  # httptools + deadlines

@@ -38,6 +38,7 @@ from tokenyard.metering.wiring import UNLIMITED_ACCOUNTS, build_limiter, build_m
 from tokenyard.monitoring import tracing
 from tokenyard.monitoring.metrics import init_series, show_tenant_labels
 from tokenyard.monitoring.upstream import InstrumentedRegistry
+from tokenyard.passthrough.service import Passthrough
 from tokenyard.settings import SERVICES, Settings
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
 from tokenyard.telemetry import MetricsInterceptor
@@ -128,7 +129,8 @@ class Runtime:
                 accounts=functools.partial(account_exists, sessions))))
         if "inference" in local:
             router = await self._router(authenticator)
-            self.parts["inference_servicer"] = InferenceServicer(router, IdempotencyStore(sessions))
+            self.parts["inference_servicer"] = InferenceServicer(router, IdempotencyStore(sessions),
+                                                                 passthrough=self._passthrough(authenticator))
             registrars.append(inference_registrar(self.parts["inference_servicer"]))
             registrars.append(self._chats(router, authenticator, sessions))
         if "embeddings" in local:
@@ -170,6 +172,15 @@ class Runtime:
         router = Router(self.catalog, authenticator, Dispatcher(providers), sink, policies=policies)
         self.parts["router"] = router
         return router
+
+    def _passthrough(self, authenticator: CachedAuthenticator) -> Passthrough:
+        """Passthrough on the Router's parts: its catalog, caches, limiter, usage sink and provider HTTP pool."""
+        apps = self.parts["tenancy"].app_cache
+        service = Passthrough(self.catalog, apps, self.parts["providers"].http, self.parts["usage_sink"],
+                              authenticate=authenticator.authenticate, limiter=self._limiter(),
+                              unauthenticated_rpm=self.settings.passthrough_unauthenticated_rpm)
+        self.parts["passthrough"] = service
+        return service
 
     def _videojobs(self, authenticator: CachedAuthenticator) -> Registrar:
         from tokenyard.videojobs.assemble import build_videojobs
