@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
@@ -12,9 +11,11 @@ from tokenyard.catalog import Catalog, Target
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.providers import kinds
 from tokenyard.providers.base import Provider, UpstreamTarget
-from tokenyard.providers.kinds import can, capabilities, known, model_from_path, usage_parser, with_capability
+from tokenyard.providers.kinds import (can, capabilities, known, load, model_from_path, usage_parser,
+                                      with_capability)
 
-__all__ = ["ProviderRegistry", "can", "capabilities", "known", "model_from_path", "usage_parser", "with_capability"]
+__all__ = ["ProviderRegistry", "can", "capabilities", "known", "load", "model_from_path", "usage_parser",
+           "with_capability"]
 
 
 def _load(kind: str, http: httpx.AsyncClient) -> Provider:
