@@ -31,7 +31,7 @@ from tokenyard.storage.types import utcnow
 
 @dataclass
 class Call:
-    """One forwarded request as the caller described it (headers already stripped of hop-by-hop ones)."""
+    """One forwarded request as the caller described it (its headers are filtered again before they go up)."""
 
     method: str
     account_id: str
