@@ -16,14 +16,21 @@ SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def _tighten(path: Path, mode: int) -> None:
-    """chmod `path` to `mode` when group or others have any access to it (a warning says so)."""
+    """chmod `path` to `mode` when group or others have any access to it (a warning says so). A shared folder
+    (sticky bit, like /tmp) or one another user owns is never changed: the warning then says what to do."""
     try:
-        current = stat.S_IMODE(path.stat().st_mode)
+        st = path.stat()
     except FileNotFoundError:
         return
-    if current & 0o077:
-        os.chmod(path, mode)
-        log.warning("%s was readable by others (mode %04o); changed to %04o", path, current, mode)
+    current = stat.S_IMODE(st.st_mode)
+    if not current & 0o077:
+        return
+    if current & stat.S_ISVTX or st.st_uid != os.geteuid():
+        log.warning("%s is readable by others (mode %04o) and is shared or not ours, so it is left as it is; "
+                    "use a private folder for tokenyard's data", path, current)
+        return
+    os.chmod(path, mode)
+    log.warning("%s was readable by others (mode %04o); changed to %04o", path, current, mode)
 
 
 def private_dir(path: Path) -> None:
@@ -36,11 +43,13 @@ def private_dir(path: Path) -> None:
 
 
 def private_sqlite(database: str) -> None:
-    """Make the SQLite file at `database` (and its folder, -wal and -shm) private before SQLite opens it.
+    """Make the SQLite file at `database` (and -wal, -shm, and its folder when it creates it) private before
+    SQLite opens it.
 
     SQLite creates -wal and -shm with the database file's own mode, so a 0600 database keeps them 0600."""
     path = Path(database)
-    private_dir(path.parent)
+    if not path.parent.exists():  # a folder that already exists is the data folder's business (or the operator's)
+        private_dir(path.parent)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     except FileExistsError:
