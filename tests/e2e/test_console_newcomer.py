@@ -133,6 +133,13 @@ def test_a_video_is_created_from_the_console_and_progresses(page: object, consol
     jobs = _api(console_gw, key, "GET", "/v1/videos")["data"]  # the same job the SDK sees
     assert [(j["id"], j["status"], j["size"]) for j in jobs] == [(video_id, "completed", "320x240")]
     shot(page, "video-created")
+    page.get_by_label("Prompt").fill("a second one")
+    page.get_by_role("button", name="Create video").click()
+    second = page.get_by_role("status").inner_text().split()[1]
+    card.evaluate("li => { li.kept = true; }")  # while the second job runs, the finished card is not rebuilt
+    sync_api.expect(page.locator("li.card", has_text=second).get_by_text("completed", exact=True)).to_be_visible(
+        timeout=60_000)
+    assert page.locator("li.card", has_text=video_id).evaluate("li => li.kept === true")
 
 
 @pytest.mark.parametrize("width", [390, 1280])
