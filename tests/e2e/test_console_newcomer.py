@@ -62,6 +62,9 @@ def test_keys_and_usage_fit_a_390px_screen(phone: object, console_gw: Gateway) -
     revoke = row.get_by_role("button", name=f"Revoke key {LONG_NAME}-1")
     revoke.scroll_into_view_if_needed()
     sync_api.expect(revoke).to_be_in_viewport(ratio=1)
+    for other in ("apps", "models"):  # the other tables follow the same layout
+        phone.goto(f"{console_gw.url}/console/{other}")
+        assert_fits(phone, other)
     phone.goto(f"{console_gw.url}/console/usage")
     usage_row(phone, "test/priced", "2")
     shot(phone, "phone-usage")
