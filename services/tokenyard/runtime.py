@@ -22,7 +22,7 @@ from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.servicer import EmbeddingsServicer, registrar as embeddings_registrar
 from tokenyard.embeddings.wiring import build_embeddings
 from tokenyard.grpclimits import BodyLimits, max_message_bytes
-from tokenyard.grpcutil import Registrar, channel, create_server
+from tokenyard.grpcutil import Registrar, bind_server, channel, start_server
 from tokenyard.inference.app_policy import AppPolicy
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.idempotency import IdempotencyStore
@@ -31,6 +31,7 @@ from tokenyard.inference.servicer import InferenceServicer, registrar as inferen
 from tokenyard.inference.service import Router
 from tokenyard.inference.credit_policy import CreditPolicy
 from tokenyard.inference.ratelimit_policy import RateLimitPolicy
+from tokenyard.listen import with_port
 from tokenyard.metering.access import ConfigAppOwners
 from tokenyard.metering.client import MeteringClient
 from tokenyard.metering.servicer import MeteringServicer, registrar as metering_registrar
@@ -82,7 +83,17 @@ class Runtime:
             self._closers.append(self.parts[key].close)
         return self.parts[key]
 
+    def _bind(self) -> None:
+        """Bind the gRPC port before anything is built: with port 0 the OS picks it, and every client this
+        process makes (its own services, the facade) must dial the port actually bound (`self.settings`)."""
+        s = self.settings
+        interceptors = [MetricsInterceptor(), *tracing.server_interceptors(), BodyLimits(s.max_body_bytes)]
+        max_message = max_message_bytes(s.max_body_bytes, s.max_media_body_bytes)
+        self.server, self.port = bind_server(s.grpc_listen, interceptors, max_message)
+        self.settings = s.model_copy(update={"grpc_listen": with_port(s.grpc_listen, self.port)})
+
     async def _build(self) -> None:
+        self._bind()
         s, local = self.settings, self.services
         sessions = None
         if local & DB_SERVICES:
@@ -139,9 +150,7 @@ class Runtime:
             registrars.append(self._videojobs(authenticator))
         show_tenant_labels(s.metrics_tenant_labels)
         init_series(self.catalog)
-        interceptors = [MetricsInterceptor(), *tracing.server_interceptors(), BodyLimits(s.max_body_bytes)]
-        max_message = max_message_bytes(s.max_body_bytes, s.max_media_body_bytes)
-        self.server, self.port = await create_server(registrars, s.grpc_listen, interceptors, max_message)
+        await start_server(self.server, registrars)
         log.info("gRPC services %s listening on port %d", sorted(local), self.port)
 
     def _limiter(self):  # type: ignore[no-untyped-def]
