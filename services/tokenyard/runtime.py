@@ -26,6 +26,7 @@ from tokenyard.grpcutil import Registrar, channel, create_server
 from tokenyard.inference.app_policy import AppPolicy
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.idempotency import IdempotencyStore
+from tokenyard.inference.leases import BalanceLeases
 from tokenyard.inference.metrics_policy import MetricsPolicy
 from tokenyard.inference.servicer import InferenceServicer, registrar as inference_registrar
 from tokenyard.inference.service import Router
@@ -155,10 +156,13 @@ class Runtime:
         if "metering" in self.services:
             metering = self.parts["metering_service"]
             credits = metering.credits
-        else:
-            metering = credits = MeteringClient(self._channel("metering"), self.settings.internal_secret)
+        else:  # split: holds admitted against balance leases, no Metering round trip per request
+            metering = MeteringClient(self._channel("metering"), self.settings.internal_secret)
+            credits = BalanceLeases(metering)
         sink = await build_sink(self.settings, metering.record)
         self._closers.insert(0, sink.stop)
+        if isinstance(credits, BalanceLeases):
+            self._closers.insert(0, credits.close)  # after the server stopped: nothing is in flight
         self.parts["usage_sink"] = sink
         providers = InstrumentedRegistry(self.catalog, http)
         self.parts["providers"] = providers

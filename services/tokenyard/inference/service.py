@@ -149,7 +149,8 @@ class Router:
             prompt_tokens=ctx.prompt_tokens, completion_tokens=ctx.completion_tokens,
             estimated=ctx.usage_estimated, cost_micros=usd_to_micros(cost_usd), cost_nanos=usd_to_nanos(cost_usd),
             latency_ms=ctx.elapsed_ms(), ttft_ms=ctx.ttft_ms(), status=ctx.status,
-            reservation_id=ctx.reservation_id, client_request_id=ctx.client_request_id)))
+            reservation_id=ctx.reservation_id, reservation_share_nanos=ctx.reservation_share_nanos,
+            client_request_id=ctx.client_request_id)))
 
 
 def _carry_rate_limit_headers(ctx: CallContext, exc: BaseException) -> None:

@@ -48,11 +48,11 @@ class MeteringClient:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
-    async def release(self, reservation_id: str) -> int:
-        """Release a held reservation; nano-USD released."""
+    async def release(self, reservation_id: str, amount_nanos: int = 0) -> int:
+        """Release a held reservation (or `amount_nanos` of it); nano-USD released."""
         try:
-            resp = await self.stub.Release(pb.ReleaseRequest(reservation_id=reservation_id), metadata=self._md,
-                                           timeout=self._timeout)
+            resp = await self.stub.Release(pb.ReleaseRequest(reservation_id=reservation_id, amount_nanos=amount_nanos),
+                                           metadata=self._md, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
         return resp.remaining_nanos

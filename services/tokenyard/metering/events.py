@@ -60,6 +60,8 @@ class UsageEvent:
     reservation_id: str = ""
     cost_nanos: int = 0
     client_request_id: str = ""
+    reservation_share_nanos: int = 0
+    """When set, `reservation_id` is a balance lease and this record takes only this much off it."""
 
     def __post_init__(self) -> None:
         if self.client_request_id:
