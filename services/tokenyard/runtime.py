@@ -153,16 +153,15 @@ class Runtime:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200,
                                                      keepalive_expiry=60), timeout=None)
         self._closers.append(http.aclose)
-        if "metering" in self.services:
-            metering = self.parts["metering_service"]
-            credits = metering.credits
-        else:  # split: holds admitted against balance leases, no Metering round trip per request
-            metering = MeteringClient(self._channel("metering"), self.settings.internal_secret)
-            credits = BalanceLeases(metering)
+        local = "metering" in self.services
+        metering = self.parts["metering_service"] if local else MeteringClient(self._channel("metering"),
+                                                                              self.settings.internal_secret)
         sink = await build_sink(self.settings, metering.record)
         self._closers.insert(0, sink.stop)
+        # split: holds are admitted against balance leases, with no Metering round trip per request
+        credits = metering.credits if local else BalanceLeases(metering, delivered=sink.delivered)
         if isinstance(credits, BalanceLeases):
-            self._closers.insert(0, credits.close)  # after the server stopped: nothing is in flight
+            self._closers.insert(0, credits.close)  # runs after the server stopped: nothing is in flight
         self.parts["usage_sink"] = sink
         providers = InstrumentedRegistry(self.catalog, http)
         self.parts["providers"] = providers

@@ -21,12 +21,15 @@ below the real cost, as before. If the Router dies, its leases expire on Meterin
 records replayed from its spool after that are charged without a reservation covering them, so the
 overspend is bounded by the holds in flight at the crash (at most one slice per Router replica).
 
-Refusals are real: before a 402, the Router returns the unused part of every lease of the account and asks
-Metering for exactly the request's hold; it refuses only when Metering cannot cover that.
+Refusals are real: before a 402, the Router returns the unused part of every lease of the account, waits
+until its usage records sent so far are stored (their shares leave the lease, the cost being usually below
+the hold), and asks Metering for exactly the request's hold; it refuses only when Metering cannot cover that.
 
 Slice size: `min_slice_nanos` or 8 holds, whichever is larger; doubled (up to `max_slice_nanos`) when the
-previous lease ran out within `fast_seconds`, so a heavy spender makes fewer RPCs; a small balance is
-never split: when the slice does not fit, the lease is just the request's hold. Issue 22's multi-replica
+previous lease ran out within `fast_seconds`, so a heavy spender makes fewer RPCs. When the balance cannot
+cover the slice, half and then a quarter of it are asked for, then just the request's hold: a small balance
+is never split into leases that refuse requests while credit sits idle (and the refusal path above returns
+any idle part first). Issue 22's multi-replica
 leases build on this: the same object per replica, with Metering's lease expiry as the crash bound.
 """
 from __future__ import annotations
@@ -35,7 +38,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,8 +83,10 @@ class BalanceLeases:
 
     def __init__(self, source: LeaseSource, *, min_slice_nanos: int = NANOS_PER_USD // 100,
                  max_slice_nanos: int = NANOS_PER_USD, max_age: float = 300.0, fast_seconds: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 delivered: Callable[[], Awaitable[object]] | None = None) -> None:
         self._source = source
+        self._delivered = delivered
         self._min, self._max = min_slice_nanos, max(max_slice_nanos, min_slice_nanos)
         self._max_age, self._fast = max_age, fast_seconds
         self._clock = clock
@@ -91,6 +96,7 @@ class BalanceLeases:
         self._slice: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._ids = itertools.count(1)
+        self._last_use: dict[str, float] = {}
 
     # ----- the Credits interface -------------------------------------------------------------------------
     async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]:
@@ -114,6 +120,7 @@ class BalanceLeases:
         if held is None:
             return "", 0
         await self._end_hold(hold_id, used=True)
+        self._last_use[held[0].account_id] = self._clock()
         return held[0].reservation_id, held[1]
 
     async def close(self) -> None:
@@ -183,9 +190,10 @@ class BalanceLeases:
             return lease
 
     async def _take(self, account_id: str, amount: int, size: int) -> Lease:
-        """A new lease of `size`, else of just `amount`; before refusing, return every unused part and ask
+        """A new lease of `size`, else half or a quarter of it, else of just `amount`; before refusing, return every unused part and ask
         once more, so a 402 means Metering really cannot cover the hold."""
-        for ask in ([size, amount] if size > amount else [amount]):
+        asks = [a for a in (size, size // 2, size // 4) if a > amount] + [amount]
+        for ask in asks:  # a small balance still gets a lease of a few holds, not one per request
             try:
                 return await self._reserve(account_id, ask)
             except GatewayError as err:
@@ -193,10 +201,13 @@ class BalanceLeases:
                     raise
                 refusal = err
         idle = [x for x in self._retired if x.account_id == account_id and x.free > 0]
-        if not idle:
-            raise refusal
         for old in idle:
             await self._trim(old)
+        recent = self._clock() - self._last_use.get(account_id, -1e9) < 30.0
+        if recent and self._delivered is not None:
+            await self._delivered()  # records in flight still hold their shares of a lease until stored
+        elif not idle:
+            raise refusal
         return await self._reserve(account_id, amount)
 
     async def _reserve(self, account_id: str, amount: int) -> Lease:
