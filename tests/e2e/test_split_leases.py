@@ -5,15 +5,13 @@ takes one reservation per lease rather than per request, and the lease's unused 
 when the Router stops."""
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import Callable
 from decimal import Decimal
 
-import httpx
 import pytest
 
-from tests.e2e.metering_helpers import PRICED_MODEL, create_key, database_url, query, wait_until
+from tests.e2e.metering_helpers import PRICED_MODEL, create_key, database_url, priced_burst, query, wait_until
 from tests.harness.gateway import Gateway
 
 NANOS = 1_000_000_000
@@ -40,22 +38,6 @@ def _ledger(gw: Gateway, account: str) -> int:
     return int(rows[0][0])
 
 
-def _burst(gw: Gateway, key: str, count: int) -> list[int]:
-    async def run() -> list[int]:
-        async with httpx.AsyncClient(base_url=gw.url, timeout=60, headers={"authorization": f"Bearer {key}"},
-                                     limits=httpx.Limits(max_connections=count)) as http:
-            async def one(i: int) -> int:
-                r = await http.post("/v1/chat/completions", json={
-                    "model": "test/priced", "max_tokens": 200,
-                    "messages": [{"role": "user", "content": f"request number {i}"}]})
-                assert r.status_code in (200, 402), r.text
-                if r.status_code == 402:
-                    assert r.json()["error"]["type"] == "insufficient_quota"
-                return r.status_code
-            return list(await asyncio.gather(*(one(i) for i in range(count))))
-    return asyncio.run(run())
-
-
 @pytest.mark.parametrize("holds", ["memory", "database"])
 def test_split_mode_spends_a_small_balance_exactly_and_returns_the_lease_on_stop(
         make_gateway: Callable[..., Gateway], holds: str) -> None:
@@ -63,11 +45,11 @@ def test_split_mode_spends_a_small_balance_exactly_and_returns_the_lease_on_stop
         "models": [PRICED_MODEL],
         "plans": [{"name": "free", "monthly_credits_usd": "0.2", "default": True}]})
     _, key = create_key(gw, "tight")
-    statuses = _burst(gw, key, 64)
+    statuses = priced_burst(gw, key, 64)
     ok = statuses.count(200)
     assert ok >= 1
     for _ in range(200):  # one at a time until refused: nothing else is in flight then
-        if _burst(gw, key, 1) != [200]:
+        if priced_burst(gw, key, 1) != [200]:
             break
         ok += 1
     assert wait_until(lambda: query(database_url(gw), "SELECT count(*) FROM usage_records "
@@ -81,7 +63,7 @@ def test_split_mode_spends_a_small_balance_exactly_and_returns_the_lease_on_stop
     with gw.http() as http:  # with room for many holds, one lease covers many requests
         assert http.post("/v1/billing/topups", json={"account_id": "tight", "amount_usd": "10"}).status_code == 200
     before = _reservations(gw)
-    assert _burst(gw, key, 64) == [200] * 64
+    assert priced_burst(gw, key, 64) == [200] * 64
     if holds == "database":  # a reservation row per lease, not per request
         assert (_reservations(gw) - before) * 8 <= 64, (before, _reservations(gw))
     assert wait_until(lambda: query(database_url(gw), "SELECT count(*) FROM usage_records "
