@@ -159,8 +159,10 @@ class Runtime:
         sink = await build_sink(self.settings, metering.record)
         self._closers.insert(0, sink.stop)
         # split: holds are admitted against balance leases, with no Metering round trip per request
-        credits = metering.credits if local else BalanceLeases(metering, delivered=sink.delivered)
+        credits = metering.credits if local else BalanceLeases(metering, owner=sink.spool_name,
+                                                                    delivered=sink.delivered)
         if isinstance(credits, BalanceLeases):
+            credits.start()
             self._closers.insert(0, credits.close)  # runs after the server stopped: nothing is in flight
         self.parts["usage_sink"] = sink
         providers = InstrumentedRegistry(self.catalog, http)

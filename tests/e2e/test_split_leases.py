@@ -2,7 +2,7 @@
 Metering instead of a Reserve round trip per request. Through the real processes: 64 concurrent requests on
 a small balance never spend more than it, a 402 comes only when the balance is really spent, a larger balance
 takes one reservation per lease rather than per request, and the lease's unused part returns to the account
-when the Router stops."""
+when the Router stops, or, when it was killed, when its successor starts."""
 from __future__ import annotations
 
 import signal
@@ -66,15 +66,23 @@ def test_split_mode_spends_a_small_balance_exactly_and_returns_the_lease_on_stop
     assert priced_burst(gw, key, 64) == [200] * 64
     if holds == "database":  # a reservation row per lease, not per request
         assert (_reservations(gw) - before) * 8 <= 64, (before, _reservations(gw))
-    assert wait_until(lambda: query(database_url(gw), "SELECT count(*) FROM usage_records "
-                                                      "WHERE account_id = 'tight'")[0][0] == ok + 64, 30)
-    cost = _cost(gw, "tight")
 
-    gw.kill("inference", signal.SIGTERM)  # a graceful stop returns the lease's unused part
+    assert priced_burst(gw, key, 1) == [200]  # a fresh lease, not idle long enough to be returned by itself
+    gw.kill("inference", signal.SIGTERM)  # a graceful stop returns the lease's unused part before exiting
+    assert _balance(gw, "tight")["reserved_usd"] == 0
+
+    gw.start_service("inference")
+    assert priced_burst(gw, key, 1) == [200]
+    gw.kill("inference", signal.SIGKILL)  # dies holding a lease ...
+    assert _balance(gw, "tight")["reserved_usd"] > 0
+    gw.start_service("inference")  # ... which its successor (adopting its spool) releases at start
     bal = wait_until(lambda: (b := _balance(gw, "tight"))["reserved_usd"] == 0 and b, 30)
     assert bal, _balance(gw, "tight")
+    assert wait_until(lambda: query(database_url(gw), "SELECT count(*) FROM usage_records "
+                                                      "WHERE account_id = 'tight'")[0][0] == ok + 66, 30)
+    cost = _cost(gw, "tight")
     assert _ledger(gw, "tight") == ALLOWANCE + 10 * NANOS - cost  # the ledger matches the usage records exactly
-    assert Decimal(str(bal["balance_usd"])) * NANOS == ALLOWANCE + 10 * NANOS - cost
+    assert Decimal(str(_balance(gw, "tight")["balance_usd"])) * NANOS == ALLOWANCE + 10 * NANOS - cost
 
 
 def _reservations(gw: Gateway) -> int:

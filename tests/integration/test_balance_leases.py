@@ -51,6 +51,9 @@ class Source:
         self.releases += 1
         return await self.metering.release(reservation_id, amount_nanos=amount_nanos)
 
+    async def release_leases(self, owner: str) -> int:
+        return await self.metering.release_leases(owner)
+
 
 async def _call(leases: BalanceLeases, metering: MeteringService, i: int, hold: int, cost: int) -> bool:
     """One request: hold, then record its usage (with the lease share) as the Router's sink would."""
@@ -136,3 +139,29 @@ async def test_a_redelivered_record_takes_its_share_only_once(metering: Metering
     await leases.close()
     bal = await metering.credits.balance("eve")  # type: ignore[union-attr]
     assert bal.reserved_nanos == 0 and bal.spendable_nanos == ALLOWANCE - 3_000
+
+
+async def test_idle_leases_go_back_and_a_successor_frees_a_dead_routers_leases(metering: MeteringService) -> None:
+    now = [100.0]
+    leases = BalanceLeases(Source(metering), owner="spool-1", min_slice_nanos=40_000, idle_seconds=3.0,
+                           clock=lambda: now[0])
+    hid, _ = await leases.reserve("eve", 1_000)
+    await leases.sweep()
+    assert (await metering.credits.balance("eve")).reserved_nanos == 40_000  # type: ignore[union-attr]
+    now[0] += 5
+    await leases.sweep()  # in flight: kept
+    assert (await metering.credits.balance("eve")).reserved_nanos == 40_000  # type: ignore[union-attr]
+    await leases.release(hid)
+    await leases.sweep()  # idle and empty: back to the account
+    assert (await metering.credits.balance("eve")).reserved_nanos == 0  # type: ignore[union-attr]
+
+    dead = BalanceLeases(Source(metering), owner="spool-2", min_slice_nanos=40_000)
+    await dead.reserve("eve", 1_000)  # then the process dies without returning its lease
+    assert (await metering.credits.balance("eve")).reserved_nanos == 40_000  # type: ignore[union-attr]
+    successor = BalanceLeases(Source(metering), owner="spool-2")
+    successor.start()
+    hid, _ = await successor.reserve("eve", 1_000)  # waits until the predecessor's leases are released
+    await successor.release(hid)
+    await successor.close()
+    bal = await metering.credits.balance("eve")  # type: ignore[union-attr]
+    assert bal.reserved_nanos == 0 and bal.spendable_nanos == ALLOWANCE

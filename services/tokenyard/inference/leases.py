@@ -11,15 +11,24 @@ What happens to a hold:
 - the call produced nothing: the hold goes back to the lease, locally (no RPC).
 
 A lease stops taking new holds when it cannot fit one, when it is older than `max_age` (well inside
-Metering's reservation expiry) or when the Router stops; its unused part is then returned with one partial
-`Release` once no hold of it is in flight (immediately on stop, and before any refusal, see below).
+Metering's reservation expiry), after `idle_seconds` without a new hold, or when the Router stops; its
+unused part is then returned with one partial `Release` once no hold of it is in flight (immediately on
+stop, and before any refusal, see below). So an idle account holds nothing for long.
+
+Leases are reserved under the request id `lease:<owner>`, the owner being the Router's usage spool file:
+when a Router dies (SIGKILL) the next one adopts its spool, replays its usage records (their shares come off
+the leases) and then releases every lease still held under that owner, so the credit returns at restart
+instead of at Metering's reservation expiry.
 
 No-overspend bound: every hold is covered by a Metering reservation until its record is stored (the lease's
 share is taken off in the record's own transaction), so admission never exceeds the balance, exactly as
 with one reservation per request: charges beyond the balance can only come from a hold's estimate being
-below the real cost, as before. If the Router dies, its leases expire on Metering's reservation TTL; usage
-records replayed from its spool after that are charged without a reservation covering them, so the
-overspend is bounded by the holds in flight at the crash (at most one slice per Router replica).
+below the real cost, as before. Two events can uncover a lease, each bounded by one slice per Router
+replica: the Router dies (its leases are released at its successor's start or expire on Metering's TTL;
+calls in flight at the crash are charged when the spool replays, uncovered), or Metering restarts with
+memory holds (SQLite), which forgets the lease while this Router still admits against it until it retires
+(at most `max_age`). While Metering is down, calls are still admitted against the current lease (they used
+to be refused with 503: there is no per-request round trip any more); a new lease needs Metering.
 
 Refusals are real: before a 402, the Router returns the unused part of every lease of the account, waits
 until its usage records sent so far are stored (their shares leave the lease, the cost being usually below
@@ -35,6 +44,7 @@ leases build on this: the same object per replica, with Metering's lease expiry 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -43,6 +53,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.metering.events import lease_request_id
 
 log = logging.getLogger(__name__)
 NANOS_PER_USD = 1_000_000_000
@@ -54,6 +65,8 @@ class LeaseSource(Protocol):
     async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]: ...
 
     async def release(self, reservation_id: str, amount_nanos: int = 0) -> int: ...
+
+    async def release_leases(self, owner: str) -> int: ...
 
 
 @dataclass
@@ -71,6 +84,7 @@ class Lease:
     returned: int = 0
     """Given back to Metering with partial releases."""
     retired: bool = False
+    last_used: float = 0.0
 
     @property
     def free(self) -> int:
@@ -81,11 +95,15 @@ class Lease:
 class BalanceLeases:
     """Credit holds (the CreditPolicy's `Credits`) admitted locally against leases from Metering."""
 
-    def __init__(self, source: LeaseSource, *, min_slice_nanos: int = NANOS_PER_USD // 100,
-                 max_slice_nanos: int = NANOS_PER_USD, max_age: float = 300.0, fast_seconds: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic,
+    def __init__(self, source: LeaseSource, *, owner: str = "", min_slice_nanos: int = NANOS_PER_USD // 100,
+                 max_slice_nanos: int = NANOS_PER_USD, max_age: float = 60.0, idle_seconds: float = 3.0,
+                 fast_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic,
                  delivered: Callable[[], Awaitable[object]] | None = None) -> None:
         self._source = source
+        self._owner = owner
+        self._idle = idle_seconds
+        self._ready = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
         self._delivered = delivered
         self._min, self._max = min_slice_nanos, max(max_slice_nanos, min_slice_nanos)
         self._max_age, self._fast = max_age, fast_seconds
@@ -98,6 +116,36 @@ class BalanceLeases:
         self._ids = itertools.count(1)
         self._last_use: dict[str, float] = {}
 
+    def start(self) -> None:
+        """Free the leases a dead predecessor with the same owner left (after its spooled usage records were
+        delivered, so their shares came off first), then return idle leases every second."""
+        self._sweeper = asyncio.get_running_loop().create_task(self._run(), name="balance-leases")
+
+    async def _run(self) -> None:
+        try:
+            if self._owner:
+                if self._delivered is not None:
+                    await self._delivered()
+                with contextlib.suppress(Exception):
+                    freed = await self._source.release_leases(self._owner)
+                    if freed:
+                        log.info("released %d nano-USD of leases a previous process left", freed)
+        finally:
+            self._ready.set()
+        while True:
+            await asyncio.sleep(min(1.0, self._idle))
+            await self.sweep()
+
+    async def sweep(self) -> None:
+        """Retire leases idle for `idle_seconds` with nothing in flight, and return what retired leases hold
+        unused (retrying returns Metering did not take), so an idle account holds nothing."""
+        now = self._clock()
+        for lease in list(self._current.values()):
+            if lease.active == 0 and now - lease.last_used >= self._idle:
+                self._retire(lease)
+        for lease in list(self._retired):
+            await self._trim(lease)
+
     # ----- the Credits interface -------------------------------------------------------------------------
     async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]:
         """Hold `amount_nanos` for one call: (local hold id, free left in the lease). 402 when Metering cannot
@@ -106,6 +154,7 @@ class BalanceLeases:
         if lease is None or not self._fits(lease, amount_nanos):
             lease = await self._renew(account_id, amount_nanos)
         lease.active += amount_nanos
+        lease.last_used = self._clock()
         hold_id = f"lh_{next(self._ids)}"
         self._holds[hold_id] = (lease, amount_nanos)
         return hold_id, lease.free
@@ -125,6 +174,10 @@ class BalanceLeases:
 
     async def close(self) -> None:
         """Return every lease's unused part (the Router is stopping; no new holds are taken after this)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(BaseException):
+                await self._sweeper
         for lease in list(self._current.values()):
             self._retire(lease)
         for lease in list(self._retired):
@@ -161,9 +214,10 @@ class BalanceLeases:
             lease.returned += amount  # before the await: a concurrent trim must not return it twice
             try:
                 await self._source.release(lease.reservation_id, amount_nanos=amount)
-            except Exception:  # noqa: BLE001 - Metering expires the lease; nothing is lost, only held longer
-                log.warning("could not return %d nano-USD of lease %s", amount, lease.reservation_id,
-                            exc_info=True)
+            except Exception:  # noqa: BLE001 - kept retired: the sweeper tries again
+                lease.returned -= amount
+                log.warning("could not return %d nano-USD of lease %s yet", amount, lease.reservation_id)
+                return
         if lease.active == 0 and lease in self._retired:
             self._retired.remove(lease)
 
@@ -175,6 +229,8 @@ class BalanceLeases:
         return max(size, 8 * amount)
 
     async def _renew(self, account_id: str, amount: int) -> Lease:
+        if self._sweeper is not None and not self._ready.is_set():
+            await self._ready.wait()  # a predecessor's leases go first (same owner)
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock:
             lease = self._current.get(account_id)
@@ -211,5 +267,6 @@ class BalanceLeases:
         return await self._reserve(account_id, amount)
 
     async def _reserve(self, account_id: str, amount: int) -> Lease:
-        rid, _ = await self._source.reserve(account_id, amount, "lease")
-        return Lease(account_id, rid, amount, self._clock())
+        rid, _ = await self._source.reserve(account_id, amount, lease_request_id(self._owner))
+        now = self._clock()
+        return Lease(account_id, rid, amount, now, last_used=now)

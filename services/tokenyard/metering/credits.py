@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tokenyard.errors import ErrorKind, GatewayError, invalid
-from tokenyard.metering.events import nanos_to_usd, usd_to_nanos
+from tokenyard.metering.events import lease_request_id, nanos_to_usd, usd_to_nanos
 from tokenyard.metering.holds import CachedAccount, MemoryHolds
 from tokenyard.metering.tables import CreditAccountRow as A
 from tokenyard.metering.tables import LedgerRow, ReservationRow
@@ -214,6 +214,17 @@ class CreditStore:
                     await self.charge(s, account, 0, amount)
                 return sum(released.values())
         return await self._release_row(reservation_id, state)
+
+    async def release_leases(self, owner: str) -> int:
+        """Release every held balance lease of `owner` (a dead Router's, see tokenyard.inference.leases);
+        nano-USD released."""
+        request_id = lease_request_id(owner)
+        if self._mem is not None:
+            return sum(self._mem.drop(rid).amount_nanos for rid in self._mem.held_for(request_id))  # type: ignore[union-attr]
+        async with self._sessions() as s:
+            ids = list((await s.execute(select(ReservationRow.id).where(
+                ReservationRow.request_id == request_id, ReservationRow.state == "held"))).scalars())
+        return sum([await self._release_row(rid, "released") for rid in ids])
 
     @shielded
     async def _release_row(self, reservation_id: str, state: str) -> int:

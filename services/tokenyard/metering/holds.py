@@ -129,6 +129,10 @@ class MemoryHolds:
         self._reserved[hold.account_id] = self.reserved(hold.account_id) - taken
         return replace(hold, amount_nanos=taken)
 
+    def held_for(self, request_id: str) -> list[str]:
+        """Ids of the holds taken under `request_id`."""
+        return [rid for rid, h in self._holds.items() if h.request_id == request_id]
+
     def expired(self, now: dt.datetime, limit: int) -> list[str]:
         """Ids of holds past their expiry."""
         return [rid for rid, h in self._holds.items() if h.expires_at < now][:limit]

@@ -99,6 +99,10 @@ class MeteringService:
         """Free a held reservation (or `amount_nanos` of it, for a balance lease) without charge."""
         return await self._store().release(reservation_id, amount_nanos=amount_nanos)
 
+    async def release_leases(self, owner: str) -> int:
+        """Free every held balance lease of `owner` (see tokenyard.inference.leases); nano-USD released."""
+        return await self._store().release_leases(owner)
+
     async def usage_by_model(self, start: dt.date, end: dt.date, *, app_id: str | None = None,
                              account_id: str | None = None) -> list[tuple[str, int, int, int, int]]:
         """(model, requests, prompt, completion, cost_nanos) per model over days [start, end], from rollups."""

@@ -54,6 +54,11 @@ class UsageSink:
         if self._spool is not None:
             await self._spool.open()
 
+    @property
+    def spool_name(self) -> str:
+        """The spool file's name (it passes from a dead process to the one adopting it), or ""."""
+        return self._spool.path.stem if self._spool is not None and self._spool.path is not None else ""
+
     def start(self) -> None:
         """Start the background flusher."""
         self._task = asyncio.create_task(self._run(), name="usage-sink")

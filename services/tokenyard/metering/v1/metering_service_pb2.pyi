@@ -163,12 +163,14 @@ class SettleResponse(_message.Message):
     def __init__(self, remaining_micros: _Optional[int] = ..., remaining_nanos: _Optional[int] = ...) -> None: ...
 
 class ReleaseRequest(_message.Message):
-    __slots__ = ("reservation_id", "amount_nanos")
+    __slots__ = ("reservation_id", "amount_nanos", "lease_owner")
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_NANOS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_OWNER_FIELD_NUMBER: _ClassVar[int]
     reservation_id: str
     amount_nanos: int
-    def __init__(self, reservation_id: _Optional[str] = ..., amount_nanos: _Optional[int] = ...) -> None: ...
+    lease_owner: str
+    def __init__(self, reservation_id: _Optional[str] = ..., amount_nanos: _Optional[int] = ..., lease_owner: _Optional[str] = ...) -> None: ...
 
 class ReleaseResponse(_message.Message):
     __slots__ = ("remaining_micros", "remaining_nanos")
