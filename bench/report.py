@@ -151,7 +151,20 @@ def _runs_md(results: dict) -> list[str]:
                            f"{_f(r.get('peak_rss_mb'), 0)} | {_f(r.get('cpu_target_s'), 1)} / "
                            f"{_f(r.get('cpu_upstream_s'), 1)} | {_f(_cpu_per_req(r), 3)} |")
         out.append("")
+        out += _by_process_md(results, mode)
     return out
+
+
+def _by_process_md(results: dict, mode: str) -> list[str]:
+    """CPU ms per request of each process of the multi-process targets (split mode), per run."""
+    out = []
+    for name, t in results["targets"].items():
+        for key, r in (t.get("runs") or {}).items():
+            parts = r.get("cpu_ms_per_req_by_process") or {}
+            if key.startswith(mode + "-") and len(parts) > 1:
+                out.append(f"- {name} c={r['concurrency']}: CPU ms/req by process: "
+                           + ", ".join(f"{p} {_f(v, 3)}" for p, v in parts.items()))
+    return [*out, ""] if out else []
 
 
 def _cpu_per_req(r: dict) -> float | None:

@@ -88,11 +88,16 @@ def _one_run(target: targets.Target, upstream: Upstream, mode: str, c: int, dura
              work: Path) -> dict[str, Any]:
     up_pids = [p.popen.pid for p in ([upstream.proc] if upstream.proc else [])]
     cpu_t, cpu_u = _cpu(target.pids), _cpu(up_pids)
+    by_proc = {p.name: _cpu([p.popen.pid]) for p in target.procs}
     with RssSampler(target.pids) as rss:
         r = load.run_wrk(target, [mode], c, duration, work)
     d = {**r.as_dict(), "concurrency": c, "cpu_upstream_s": _cpu(up_pids) - cpu_u}
     if target.pids:
         d.update(peak_rss_mb=rss.peak / MB, cpu_target_s=_cpu(target.pids) - cpu_t)
+        # CPU ms per request of each process (the split target's facade, Router, Metering, ...)
+        d["cpu_ms_per_req_by_process"] = {
+            name: (_cpu([p.popen.pid]) - by_proc[name]) * 1000 / r.requests if r.requests else None
+            for name, p in ((proc.name, proc) for proc in target.procs)}
     return d
 
 

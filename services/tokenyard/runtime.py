@@ -26,6 +26,7 @@ from tokenyard.grpcutil import Registrar, bind_server, channel, start_server
 from tokenyard.inference.app_policy import AppPolicy
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.idempotency import IdempotencyStore
+from tokenyard.inference.leases import BalanceLeases
 from tokenyard.inference.metrics_policy import MetricsPolicy
 from tokenyard.inference.servicer import InferenceServicer, registrar as inference_registrar
 from tokenyard.inference.service import Router
@@ -163,13 +164,17 @@ class Runtime:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200,
                                                      keepalive_expiry=60), timeout=None)
         self._closers.append(http.aclose)
-        if "metering" in self.services:
-            metering = self.parts["metering_service"]
-            credits = metering.credits
-        else:
-            metering = credits = MeteringClient(self._channel("metering"), self.settings.internal_secret)
+        local = "metering" in self.services
+        metering = self.parts["metering_service"] if local else MeteringClient(self._channel("metering"),
+                                                                              self.settings.internal_secret)
         sink = await build_sink(self.settings, metering.record)
         self._closers.insert(0, sink.stop)
+        # split: holds are admitted against balance leases, with no Metering round trip per request
+        credits = metering.credits if local else BalanceLeases(metering, owner=sink.spool_name,
+                                                                    delivered=sink.delivered)
+        if isinstance(credits, BalanceLeases):
+            credits.start()
+            self._closers.insert(0, credits.close)  # runs after the server stopped: nothing is in flight
         self.parts["usage_sink"] = sink
         providers = InstrumentedRegistry(self.catalog, http)
         self.parts["providers"] = providers

@@ -36,6 +36,14 @@ def _split(full_method: str) -> tuple[str, str]:
     return service, method
 
 
+def _handled(cache: dict[str, Any], labels: tuple[str, str, str], code: str) -> Any:
+    """The grpc_server_handled_total child of one method and code, bound once (labels() is not free)."""
+    child = cache.get(code)
+    if child is None:
+        child = cache[code] = GRPC_HANDLED.labels(*labels, code)
+    return child
+
+
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
     """Counts and times every RPC (grpc_server_* metrics, after go-grpc-prometheus)."""
 
@@ -67,10 +75,11 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 
     def _unary(self, fn: Any, service: str, method: str) -> Any:
         labels = ("unary", service, method)
+        started, seconds, handled = GRPC_STARTED.labels(*labels), GRPC_SECONDS.labels(*labels), {}
 
         async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
             CURRENT_SERVICE.set(service)
-            GRPC_STARTED.labels(*labels).inc()
+            started.inc()
             start = time.perf_counter()
             exc: BaseException | None = None
             try:
@@ -79,19 +88,20 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                 exc = e
                 raise
             finally:
-                GRPC_SECONDS.labels(*labels).observe(time.perf_counter() - start)
-                GRPC_HANDLED.labels(*labels, self._code(context, exc)).inc()
+                seconds.observe(time.perf_counter() - start)
+                _handled(handled, labels, self._code(context, exc)).inc()
         return handler
 
     def _server_stream(self, fn: Any, service: str, method: str) -> Any:
         labels = ("server_stream", service, method)
+        started, seconds, handled = GRPC_STARTED.labels(*labels), GRPC_SECONDS.labels(*labels), {}
+        sent = GRPC_MSG_SENT.labels(*labels)
 
         async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
             CURRENT_SERVICE.set(service)
-            GRPC_STARTED.labels(*labels).inc()
+            started.inc()
             start = time.perf_counter()
             exc: BaseException | None = None
-            sent = GRPC_MSG_SENT.labels(*labels)
             try:
                 async for item in fn(request, context):
                     sent.inc()
@@ -100,6 +110,6 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                 exc = e
                 raise
             finally:
-                GRPC_SECONDS.labels(*labels).observe(time.perf_counter() - start)
-                GRPC_HANDLED.labels(*labels, self._code(context, exc)).inc()
+                seconds.observe(time.perf_counter() - start)
+                _handled(handled, labels, self._code(context, exc)).inc()
         return handler

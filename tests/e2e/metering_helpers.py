@@ -17,6 +17,24 @@ PRICED_MODEL = {"id": "test/priced", "type": "chat", "provider": "local", "upstr
                 "max_output_tokens": 200, "pricing": {"input_per_mtok_usd": "100", "output_per_mtok_usd": "200"}}
 
 
+def priced_burst(gw: Gateway, key: str, count: int) -> list[int]:
+    """`count` concurrent test/priced chat requests (max_tokens 200) with `key`; their statuses (200 or 402
+    insufficient_quota)."""
+    async def run() -> list[int]:
+        async with httpx.AsyncClient(base_url=gw.url, timeout=60, headers={"authorization": f"Bearer {key}"},
+                                     limits=httpx.Limits(max_connections=count)) as http:
+            async def one(i: int) -> int:
+                r = await http.post("/v1/chat/completions", json={
+                    "model": "test/priced", "max_tokens": 200,
+                    "messages": [{"role": "user", "content": f"request number {i}"}]})
+                assert r.status_code in (200, 402), r.text
+                if r.status_code == 402:
+                    assert r.json()["error"]["type"] == "insufficient_quota"
+                return r.status_code
+            return list(await asyncio.gather(*(one(i) for i in range(count))))
+    return asyncio.run(run())
+
+
 def grpc_addr(gw: Gateway, service: str) -> str:
     """Where a service of the gateway listens."""
     return f"127.0.0.1:{gw.service_ports.get(service, gw.grpc_port)}"

@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from tests.conftest import HAVE_POSTGRES
-from tests.e2e.metering_helpers import PRICED_MODEL, create_key, database_url, query, wait_until
+from tests.e2e.metering_helpers import PRICED_MODEL, create_key, database_url, priced_burst, query, wait_until
 from tests.harness.gateway import Gateway
 
 # test/priced reserves ~$0.0412 for max_tokens=200 (200 x $200/Mtok + prompt) and costs ~$0.0015 per call.
@@ -72,20 +72,7 @@ def test_64_concurrent_requests_never_overspend_and_ledger_matches_usage(
     gw = make_gateway(config=config("0.2"), env=db_env)
     _, key = create_key(gw, "tight")
 
-    async def burst() -> list[int]:
-        async with httpx.AsyncClient(base_url=gw.url, timeout=60, headers={"authorization": f"Bearer {key}"},
-                                     limits=httpx.Limits(max_connections=64)) as http:
-            async def one(i: int) -> int:
-                r = await http.post("/v1/chat/completions", json={
-                    "model": "test/priced", "max_tokens": 200,
-                    "messages": [{"role": "user", "content": f"request number {i}"}]})
-                assert r.status_code in (200, 402), r.text
-                if r.status_code == 402:
-                    assert r.json()["error"]["type"] == "insufficient_quota"
-                return r.status_code
-            return await asyncio.gather(*(one(i) for i in range(64)))
-
-    statuses = asyncio.run(burst())
+    statuses = priced_burst(gw, key, 64)
     ok = statuses.count(200)
     assert ok >= 1 and statuses.count(402) >= 1
     url = database_url(gw)

@@ -18,9 +18,10 @@ from tests.reliability.traffic import USER, rid
 # While each process is down: the status of (free model, priced model) for a key already in the caches.
 # Auth: the facade/router drop cached keys when the revocation feed breaks (a revoked key must never be
 # served from a stale cache), so every request is a 503 until Auth is back. Config: requests without an app
-# are served from the local catalog. Metering: free calls go on (usage waits in the Router's spool), priced
-# ones cannot reserve credits. Router: nothing can answer chat.
-EXPECTED = {"auth": (503, 503), "config": (200, 200), "metering": (200, 503), "inference": (503, 503)}
+# are served from the local catalog. Metering: free calls go on (usage waits in the Router's spool), and so
+# do priced ones, admitted against the balance lease the Router already holds (tokenyard.inference.leases;
+# a new lease would need Metering). Router: nothing can answer chat.
+EXPECTED = {"auth": (503, 503), "config": (200, 200), "metering": (200, 200), "inference": (503, 503)}
 
 
 def _chat(gw: Gateway, key: str, model: str, outcomes: dict[str, int]) -> int:

@@ -42,6 +42,8 @@ class CallContext:
     """The prompt's tokens counted before the call (estimate.py), once, for credits, limits and metering."""
     status: str = "ok"
     reservation_id: str = ""
+    reservation_share_nanos: int = 0
+    """When `reservation_id` is a balance lease (leases.py): the part of it this call's usage record takes."""
     response_metadata: dict[str, str] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     explicit_target: Any = None

@@ -13,6 +13,7 @@ from tokenyard.catalog import ModelSpec
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.estimate import prompt_estimate
+from tokenyard.inference.leases import BalanceLeases
 from tokenyard.metering.events import NANOS_PER_USD
 
 DEFAULT_MAX_TOKENS = 4096
@@ -20,7 +21,7 @@ REFUSALS = Counter("tokenyard_credit_refusals_total", "Requests refused for insu
 
 
 class Credits(Protocol):
-    """Metering's reservation API (the local CreditStore or the gRPC MeteringClient)."""
+    """Metering's reservation API (the local CreditStore, or BalanceLeases over the gRPC MeteringClient)."""
 
     async def reserve(self, account_id: str, amount_nanos: int, request_id: str = "") -> tuple[str, int]: ...
 
@@ -77,8 +78,14 @@ class CreditPolicy:
             raise
 
     async def finish(self, ctx: CallContext) -> None:
-        if ctx.reservation_id and ctx.status != "ok" and not (ctx.prompt_tokens or ctx.completion_tokens):
+        if not ctx.reservation_id:
+            return
+        if ctx.status != "ok" and not (ctx.prompt_tokens or ctx.completion_tokens):
             await self._credits.release(ctx.reservation_id)
+            if isinstance(self._credits, BalanceLeases):
+                ctx.reservation_id = ""  # the hold went back to the lease: the record must not touch it
+        elif isinstance(self._credits, BalanceLeases):
+            ctx.reservation_id, ctx.reservation_share_nanos = await self._credits.consume(ctx.reservation_id)
 
 
 def _usd(value: Decimal) -> str:

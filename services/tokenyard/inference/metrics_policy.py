@@ -8,10 +8,14 @@ import orjson
 from tokenyard.inference.context import CallContext
 from tokenyard.logs import REQUEST_ID
 from tokenyard.monitoring import metrics as m
+from tokenyard.monitoring.bound import Children
 from tokenyard.monitoring.upstream import UpstreamClock, start_clock
 
 log = logging.getLogger("tokenyard.requests")
 _CLOCK_KEY = "metrics.upstream_clock"
+REQUESTS, REQUEST_SECONDS, TTFT_SECONDS = Children(m.REQUESTS), Children(m.REQUEST_SECONDS), Children(m.TTFT_SECONDS)
+OVERHEAD_SECONDS, TOKENS, APP_TOKENS = Children(m.OVERHEAD_SECONDS), Children(m.TOKENS), Children(m.APP_TOKENS)
+COST_USD, APP_REQUESTS, APP_COST_USD = Children(m.COST_USD), Children(m.APP_REQUESTS), Children(m.APP_COST_USD)
 
 
 def route_of(ctx: CallContext) -> str:
@@ -42,22 +46,23 @@ class MetricsPolicy:
         route, provider = route_of(ctx), m.TENANT.provider(ctx.target or "none")
         model = m.TENANT.model(ctx.model.id if ctx.model is not None else "unknown", ctx.target)
         total = ctx.elapsed_ms() / 1000.0
-        m.REQUESTS.labels(route, model, provider, ctx.status).inc()
-        m.REQUEST_SECONDS.labels(route, model, provider).observe(total)
+        REQUESTS(route, model, provider, ctx.status).inc()
+        REQUEST_SECONDS(route, model, provider).observe(total)
         if ctx.first_byte is not None:
-            m.TTFT_SECONDS.labels(model, provider).observe(ctx.ttft_ms() / 1000.0)
+            TTFT_SECONDS(model, provider).observe(ctx.ttft_ms() / 1000.0)
         clock: UpstreamClock | None = ctx.extras.get(_CLOCK_KEY)
         upstream = clock.seconds if clock is not None else 0.0
-        m.OVERHEAD_SECONDS.labels(route).observe(max(total - upstream, 0.0))
+        OVERHEAD_SECONDS(route).observe(max(total - upstream, 0.0))
         cost = float(ctx.model.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)) if ctx.model else 0.0
         app = m.TENANT.app(ctx.app_id)
         for direction, n in (("input", ctx.prompt_tokens), ("output", ctx.completion_tokens)):
-            m.TOKENS.labels(model, provider, direction).inc(n)
-            m.APP_TOKENS.labels(app, direction).inc(n)
-        m.COST_USD.labels(model, provider).inc(cost)
-        m.APP_REQUESTS.labels(app, ctx.status).inc()
-        m.APP_COST_USD.labels(app).inc(cost)
-        self._log(ctx, route, model, provider, total, upstream)
+            TOKENS(model, provider, direction).inc(n)
+            APP_TOKENS(app, direction).inc(n)
+        COST_USD(model, provider).inc(cost)
+        APP_REQUESTS(app, ctx.status).inc()
+        APP_COST_USD(app).inc(cost)
+        if log.isEnabledFor(logging.INFO):  # the log line's fields are not built when nobody reads them
+            self._log(ctx, route, model, provider, total, upstream)
 
     def _log(self, ctx: CallContext, route: str, model: str, provider: str, total: float, upstream: float) -> None:
         extra = {"request_id": ctx.client_request_id or ctx.request_id, "usage_id": ctx.request_id,

@@ -138,18 +138,24 @@ class Router:
         await self._finish(ctx)
 
     async def _finish(self, ctx: CallContext) -> None:
+        # One shielded task for the whole clean-up (was: one per policy plus one for the sink): a cancelled
+        # caller can neither skip a later policy's finish nor the usage record, and a call costs one task.
+        await asyncio.shield(self._finish_steps(ctx))
+
+    async def _finish_steps(self, ctx: CallContext) -> None:
         for policy in reversed(self._policies):
             with contextlib.suppress(Exception):
-                await asyncio.shield(policy.finish(ctx))
+                await policy.finish(ctx)
         cost_usd = ctx.model.cost_usd(ctx.prompt_tokens, ctx.completion_tokens) if ctx.model else Decimal(0)
         # Durable before the caller is answered: the spool has the event on disk when this returns.
-        await asyncio.shield(self._sink.submit(UsageEvent(
+        await self._sink.submit(UsageEvent(
             request_id=ctx.request_id, time=utcnow(), account_id=ctx.account_id, model=ctx.requested_model,
             app_id=ctx.app_id, key_id=ctx.principal.key_id, target=ctx.target, kind=ctx.kind,
             prompt_tokens=ctx.prompt_tokens, completion_tokens=ctx.completion_tokens,
             estimated=ctx.usage_estimated, cost_micros=usd_to_micros(cost_usd), cost_nanos=usd_to_nanos(cost_usd),
             latency_ms=ctx.elapsed_ms(), ttft_ms=ctx.ttft_ms(), status=ctx.status,
-            reservation_id=ctx.reservation_id, client_request_id=ctx.client_request_id)))
+            reservation_id=ctx.reservation_id, reservation_share_nanos=ctx.reservation_share_nanos,
+            client_request_id=ctx.client_request_id))
 
 
 def _carry_rate_limit_headers(ctx: CallContext, exc: BaseException) -> None:

@@ -40,6 +40,15 @@ class MeteringClient:
             raise from_rpc_error(exc) from None
         return resp.reservation_id, resp.remaining_nanos
 
+    async def release_leases(self, owner: str) -> int:
+        """Release every held balance lease of `owner`; nano-USD released."""
+        try:
+            resp = await self.stub.Release(pb.ReleaseRequest(lease_owner=owner), metadata=self._md,
+                                           timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return resp.remaining_nanos
+
     async def check_limit(self, key: str, rpm: int, tpm: int = 0, tokens: int = 0) -> pb.CheckLimitResponse:
         """CheckLimit: count one request (of `tokens`) in the scope `key` when it fits; the decision."""
         try:
@@ -48,11 +57,11 @@ class MeteringClient:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
-    async def release(self, reservation_id: str) -> int:
-        """Release a held reservation; nano-USD released."""
+    async def release(self, reservation_id: str, amount_nanos: int = 0) -> int:
+        """Release a held reservation (or `amount_nanos` of it); nano-USD released."""
         try:
-            resp = await self.stub.Release(pb.ReleaseRequest(reservation_id=reservation_id), metadata=self._md,
-                                           timeout=self._timeout)
+            resp = await self.stub.Release(pb.ReleaseRequest(reservation_id=reservation_id, amount_nanos=amount_nanos),
+                                           metadata=self._md, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
         return resp.remaining_nanos

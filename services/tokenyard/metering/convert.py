@@ -21,7 +21,7 @@ def event_to_pb(e: UsageEvent) -> pb.UsageRecord:
         request_id=e.request_id, time=ts(e.time), account_id=e.account_id, app_id=e.app_id, key_id=e.key_id,
         model=e.model, target=e.target, kind=e.kind, status=e.status, cost_micros=e.cost_micros,
         cost_nanos=e.cost_nanos, latency_ms=e.latency_ms, ttft_ms=e.ttft_ms, reservation_id=e.reservation_id,
-        client_request_id=e.client_request_id,
+        client_request_id=e.client_request_id, reservation_share_nanos=e.reservation_share_nanos,
         usage=common_pb2.Usage(prompt_tokens=e.prompt_tokens, completion_tokens=e.completion_tokens,
                                total_tokens=e.prompt_tokens + e.completion_tokens, estimated=e.estimated))
 
@@ -34,7 +34,7 @@ def event_from_pb(m: pb.UsageRecord) -> UsageEvent:
         prompt_tokens=m.usage.prompt_tokens, completion_tokens=m.usage.completion_tokens,
         estimated=m.usage.estimated, cost_micros=m.cost_micros, cost_nanos=m.cost_nanos, latency_ms=m.latency_ms,
         ttft_ms=m.ttft_ms, status=m.status or "ok", reservation_id=m.reservation_id,
-        client_request_id=m.client_request_id)
+        client_request_id=m.client_request_id, reservation_share_nanos=max(0, m.reservation_share_nanos))
 
 
 def row_to_pb(r: UsageRecordRow) -> pb.UsageRecord:

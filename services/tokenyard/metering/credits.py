@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tokenyard.errors import ErrorKind, GatewayError, invalid
-from tokenyard.metering.events import nanos_to_usd, usd_to_nanos
+from tokenyard.metering.events import lease_request_id, nanos_to_usd, usd_to_nanos
 from tokenyard.metering.holds import CachedAccount, MemoryHolds
 from tokenyard.metering.tables import CreditAccountRow as A
 from tokenyard.metering.tables import LedgerRow, ReservationRow
@@ -162,10 +162,19 @@ class CreditStore:
                 return held
         raise _short(amount_nanos)
 
-    @shielded  # may provision the account (a write); only on a cache miss
     async def _read_account(self, mem: MemoryHolds, account_id: str) -> CachedAccount:
+        """The account's stored balance, read again when a charge was stored during the read: a balance from
+        before a charge, next to holds already dropped by it, would count that money twice."""
+        for _ in range(4):
+            epoch = mem.epoch(account_id)
+            acct = await self._read_account_once(mem, account_id, epoch)
+            if mem.epoch(account_id) == epoch:
+                break
+        return acct
+
+    @shielded  # may provision the account (a write); only on a cache miss
+    async def _read_account_once(self, mem: MemoryHolds, account_id: str, epoch: int) -> CachedAccount:
         """The account's stored balance (provisioning it or rolling its period when needed), cached."""
-        epoch = mem.epoch(account_id)
         period = period_of(self._clock())
         async with self._sessions() as s:
             row = (await s.execute(select(A.period, A.unlimited, A.allowance_nanos, A.topup_nanos)
@@ -178,20 +187,44 @@ class CreditStore:
         mem.remember(account_id, acct, epoch)
         return acct
 
-    def committed(self, reservation_ids: Iterable[str], charges: Mapping[str, int]) -> None:
-        """After a usage transaction committed: drop its memory holds and apply its charges (account ->
-        nano-USD) to the cached balances."""
+    def committed(self, reservation_ids: Iterable[str], charges: Mapping[str, int],
+                  shares: Mapping[str, int] | None = None) -> None:
+        """After a usage transaction committed: drop its memory holds, take the new records' `shares` (lease
+        id -> nano-USD) off balance leases, and apply its charges (account -> nano-USD) to the cached
+        balances."""
         if self._mem is not None:
             for rid in reservation_ids:
                 self._mem.drop(rid)
+            for rid, amount in (shares or {}).items():
+                self._mem.shrink(rid, amount)
             self._mem.charged(charges)
 
-    async def release(self, reservation_id: str, state: str = "released") -> int:
-        """Give a held reservation back without charge; returns the amount released (0 if not held)."""
+    async def release(self, reservation_id: str, state: str = "released", amount_nanos: int = 0) -> int:
+        """Give a held reservation back without charge, or only `amount_nanos` of it (a balance lease
+        returning its unused part); returns the amount released (0 if not held)."""
+        if amount_nanos < 0:
+            raise invalid("amount must not be negative", "amount_nanos")
         if self._mem is not None:
-            hold = self._mem.drop(reservation_id)
+            hold = self._mem.shrink(reservation_id, amount_nanos) if amount_nanos else self._mem.drop(reservation_id)
             return hold.amount_nanos if hold is not None else 0
+        if amount_nanos:
+            async with self._sessions() as s, s.begin():
+                released = await self.shrink_held(s, {reservation_id: amount_nanos})
+                for account, amount in released.items():
+                    await self.charge(s, account, 0, amount)
+                return sum(released.values())
         return await self._release_row(reservation_id, state)
+
+    async def release_leases(self, owner: str) -> int:
+        """Release every held balance lease of `owner` (a dead Router's, see tokenyard.inference.leases);
+        nano-USD released."""
+        request_id = lease_request_id(owner)
+        if self._mem is not None:
+            return sum(self._mem.drop(rid).amount_nanos for rid in self._mem.held_for(request_id))  # type: ignore[union-attr]
+        async with self._sessions() as s:
+            ids = list((await s.execute(select(ReservationRow.id).where(
+                ReservationRow.request_id == request_id, ReservationRow.state == "held"))).scalars())
+        return sum([await self._release_row(rid, "released") for rid in ids])
 
     @shielded
     async def _release_row(self, reservation_id: str, state: str) -> int:
@@ -272,6 +305,24 @@ class CreditStore:
         out: dict[str, int] = {}
         for account, amount in rows:
             out[account] = out.get(account, 0) + int(amount)
+        return out
+
+    async def shrink_held(self, s: AsyncSession, shares: Mapping[str, int]) -> dict[str, int]:
+        """Take `shares` (reservation id -> nano-USD, at most what is held) off held balance-lease rows;
+        returns nano-USD taken per account, for `charge` to drop from the reserved amount. Memory holds
+        are shrunk by `committed` instead, once the transaction is stored."""
+        out: dict[str, int] = {}
+        if self._mem is not None:
+            return out
+        for rid in sorted(shares):
+            r = ReservationRow
+            row = (await s.execute(select(r.account_id, r.amount_nanos).where(r.id == rid, r.state == "held")
+                                   .with_for_update())).first()
+            if row is None:
+                continue
+            taken = min(int(shares[rid]), int(row.amount_nanos))
+            await s.execute(update(r).where(r.id == rid).values(amount_nanos=r.amount_nanos - taken))
+            out[row.account_id] = out.get(row.account_id, 0) + taken
         return out
 
     async def charge(self, s: AsyncSession, account_id: str, cost_nanos: int, released_nanos: int) -> None:

@@ -18,6 +18,11 @@ def correlation_id(value: str | None) -> str:
     return ""
 
 
+def lease_request_id(owner: str) -> str:
+    """The request id a balance lease of this owner (a Router replica) is reserved under."""
+    return f"lease:{owner}"[:100]
+
+
 def usd_to_micros(usd: Decimal) -> int:
     """USD as integer micro-dollars, rounded half up."""
     return int((usd * 1_000_000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -60,6 +65,8 @@ class UsageEvent:
     reservation_id: str = ""
     cost_nanos: int = 0
     client_request_id: str = ""
+    reservation_share_nanos: int = 0
+    """When set, `reservation_id` is a balance lease and this record takes only this much off it."""
 
     def __post_init__(self) -> None:
         if self.client_request_id:

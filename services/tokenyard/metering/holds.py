@@ -116,6 +116,23 @@ class MemoryHolds:
                 self._reserved.pop(hold.account_id, None)
         return hold
 
+    def shrink(self, reservation_id: str, amount_nanos: int) -> Hold | None:
+        """Take up to `amount_nanos` off a hold (a balance lease's share; dropped at 0); the hold as it was
+        with `amount_nanos` set to what was taken, or None when it was not held."""
+        hold = self._holds.get(reservation_id)
+        if hold is None:
+            return None
+        taken = min(amount_nanos, hold.amount_nanos)
+        if taken >= hold.amount_nanos:
+            return self.drop(reservation_id)
+        self._holds[reservation_id] = replace(hold, amount_nanos=hold.amount_nanos - taken)
+        self._reserved[hold.account_id] = self.reserved(hold.account_id) - taken
+        return replace(hold, amount_nanos=taken)
+
+    def held_for(self, request_id: str) -> list[str]:
+        """Ids of the holds taken under `request_id`."""
+        return [rid for rid, h in self._holds.items() if h.request_id == request_id]
+
     def expired(self, now: dt.datetime, limit: int) -> list[str]:
         """Ids of holds past their expiry."""
         return [rid for rid, h in self._holds.items() if h.expires_at < now][:limit]

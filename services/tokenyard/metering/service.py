@@ -56,13 +56,18 @@ class MeteringService:
             await _rollup(s, new)
             charges = await self._settle(s, new) if self.credits is not None else {}
         if self.credits is not None:
-            self.credits.committed([e.reservation_id for e in events if e.reservation_id], charges)
+            self.credits.committed([e.reservation_id for e in events
+                                    if e.reservation_id and not e.reservation_share_nanos],
+                                   charges, _shares(new))
         return len(new)
 
     async def _settle(self, s: AsyncSession, new: list[UsageEvent]) -> dict[str, int]:
         """Settle reservations and charge the new records; returns nano-USD charged per account."""
         assert self.credits is not None
-        released = await self.credits.settle_held(s, [e.reservation_id for e in new if e.reservation_id])
+        released = await self.credits.settle_held(s, [e.reservation_id for e in new
+                                                      if e.reservation_id and not e.reservation_share_nanos])
+        for account, amount in (await self.credits.shrink_held(s, _shares(new))).items():
+            released[account] = released.get(account, 0) + amount
         charged = await add_usage_entries(s, [
             {"account_id": e.account_id, "time": e.time, "kind": "usage", "amount_nanos": -e.cost_nanos,
              "request_id": e.request_id, "note": e.model[:200]} for e in new if e.cost_nanos > 0])
@@ -90,9 +95,13 @@ class MeteringService:
         """Charge a reservation's real cost now (its usage record will not charge again)."""
         return await self._store().settle(reservation_id, amount_nanos or amount_micros * 1000)
 
-    async def release(self, reservation_id: str) -> int:
-        """Free a held reservation without charge."""
-        return await self._store().release(reservation_id)
+    async def release(self, reservation_id: str, amount_nanos: int = 0) -> int:
+        """Free a held reservation (or `amount_nanos` of it, for a balance lease) without charge."""
+        return await self._store().release(reservation_id, amount_nanos=amount_nanos)
+
+    async def release_leases(self, owner: str) -> int:
+        """Free every held balance lease of `owner` (see tokenyard.inference.leases); nano-USD released."""
+        return await self._store().release_leases(owner)
 
     async def usage_by_model(self, start: dt.date, end: dt.date, *, app_id: str | None = None,
                              account_id: str | None = None) -> list[tuple[str, int, int, int, int]]:
@@ -125,6 +134,15 @@ class MeteringService:
         q = q.order_by(r.time.desc(), r.request_id.desc()).limit(limit)
         async with self._sessions() as s:
             return list((await s.execute(q)).scalars())
+
+
+def _shares(new: list[UsageEvent]) -> dict[str, int]:
+    """Nano-USD the new records take off each balance lease (see tokenyard.inference.leases)."""
+    out: dict[str, int] = {}
+    for e in new:
+        if e.reservation_id and e.reservation_share_nanos > 0:
+            out[e.reservation_id] = out.get(e.reservation_id, 0) + e.reservation_share_nanos
+    return out
 
 
 async def _rollup(s: AsyncSession, events: list[UsageEvent]) -> None:

@@ -130,7 +130,10 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     @handles_errors
     async def Release(self, request: pb.ReleaseRequest, context: grpc.aio.ServicerContext) -> pb.ReleaseResponse:
         await self._internal_caller(context)
-        released = await self._credits.release(request.reservation_id)
+        if not request.reservation_id and request.lease_owner:
+            released = await self._credits.release_leases(request.lease_owner)
+        else:
+            released = await self._credits.release(request.reservation_id, amount_nanos=request.amount_nanos)
         return pb.ReleaseResponse(remaining_nanos=released, remaining_micros=released // 1000)
 
     @handles_errors

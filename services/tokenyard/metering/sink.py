@@ -46,11 +46,18 @@ class UsageSink:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._rounds = 0
+        self._round_done = asyncio.Event()
 
     async def open(self) -> None:
         """Open the spool (adopting events a dead process left behind)."""
         if self._spool is not None:
             await self._spool.open()
+
+    @property
+    def spool_name(self) -> str:
+        """The spool file's name (it passes from a dead process to the one adopting it), or ""."""
+        return self._spool.path.stem if self._spool is not None and self._spool.path is not None else ""
 
     def start(self) -> None:
         """Start the background flusher."""
@@ -92,6 +99,8 @@ class UsageSink:
                 pass
             self._wake.clear()
             if await self.flush():
+                self._rounds += 1
+                self._round_done.set()
                 backoff = 0.0
                 try:
                     await asyncio.wait_for(self._stopping.wait(), self._min_gap)
@@ -124,6 +133,21 @@ class UsageSink:
             log.warning("usage flush failed; events kept for retry", exc_info=True)
             return False
         return True
+
+    async def delivered(self, timeout: float = 2.0) -> bool:
+        """Wait until everything submitted before this call reached Metering (a whole flush round started
+        after it succeeded); False on timeout. Off the hot path: used before refusing a request for credit."""
+        target = self._rounds + 2  # the round in progress may have started before the call
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._kick()
+        while self._rounds < target and self._task is not None:
+            self._round_done.clear()
+            try:
+                await asyncio.wait_for(self._round_done.wait(), deadline - loop.time())
+            except TimeoutError:
+                return False
+        return self._rounds >= target
 
     async def stop(self) -> None:
         """Flush once more and stop; whatever Metering did not take stays in the spool for the next start."""

@@ -8,6 +8,7 @@ derives the gateway overhead (total minus upstream).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextvars import ContextVar
@@ -17,6 +18,7 @@ from opentelemetry.trace import SpanKind
 
 from tokenyard.errors import GatewayError
 from tokenyard.monitoring import tracing
+from tokenyard.monitoring.bound import Children
 from tokenyard.monitoring.metrics import TENANT, UPSTREAM_REQUESTS, UPSTREAM_SECONDS
 from tokenyard.providers.base import Provider, UpstreamTarget
 from tokenyard.providers.registry import ProviderRegistry
@@ -51,16 +53,21 @@ def _outcome(exc: BaseException | None) -> str:
     return "error"
 
 
+_SECONDS, _REQUESTS = Children(UPSTREAM_SECONDS), Children(UPSTREAM_REQUESTS)
+
+
 def _record(provider: str, operation: str, seconds: float, exc: BaseException | None) -> None:
     provider = TENANT.provider(provider)
-    UPSTREAM_SECONDS.labels(provider, operation).observe(seconds)
-    UPSTREAM_REQUESTS.labels(provider, operation, _outcome(exc)).inc()
+    _SECONDS(provider, operation).observe(seconds)
+    _REQUESTS(provider, operation, _outcome(exc)).inc()
     clock = _CLOCK.get()
     if clock is not None:
         clock.seconds += seconds
 
 
 def _span(target: UpstreamTarget, operation: str) -> Any:
+    if not tracing.enabled():  # no attributes built per call when tracing is off
+        return contextlib.nullcontext()
     return tracing.span(f"upstream {operation} {target.provider_id}", SpanKind.CLIENT, attributes={
         "tokenyard.provider": target.provider_id, "gen_ai.system": target.spec.kind,
         "gen_ai.operation.name": operation, "gen_ai.request.model": target.upstream_model})

@@ -1,6 +1,7 @@
 """Every Router call ends in one durable usage event: upstream usage when given, else a local estimate."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ class NoUsageDispatcher:
             yield {"choices": [{"index": 0, "delta": {"content": word}}]}
 
 
-async def _router() -> tuple[Router, list[UsageEvent]]:
+async def _router(dispatcher: Any = None, policies: Sequence[Any] = ()) -> tuple[Router, list[UsageEvent]]:
     seen: list[UsageEvent] = []
 
     async def record(events: Sequence[UsageEvent]) -> int:
@@ -38,7 +39,8 @@ async def _router() -> tuple[Router, list[UsageEvent]]:
         return Principal("acct", PrincipalKind.PERSONAL_KEY, frozenset({"ai:gateway"}), key_id="key_1")
 
     catalog = load_catalog()
-    return Router(catalog, CachedAuthenticator(auth), NoUsageDispatcher(), UsageSink(record)), seen  # type: ignore[arg-type]
+    return Router(catalog, CachedAuthenticator(auth), dispatcher or NoUsageDispatcher(), UsageSink(record),
+                  policies=policies), seen
 
 
 async def test_missing_upstream_usage_is_counted_locally_and_flagged_estimated() -> None:
@@ -59,3 +61,47 @@ async def test_missing_upstream_usage_is_counted_locally_and_flagged_estimated()
         assert e.cost_nanos == 9 * 150 + 4 * 600  # exact: $0.15 and $0.60 per million tokens
         assert e.key_id == "key_1" and e.target == "fake"
     assert result["usage"] == {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+
+
+class UsageDispatcher:
+    """An upstream that reports usage."""
+
+    async def chat(self, ctx: Any) -> dict[str, Any]:
+        ctx.target = "fake"
+        return {"choices": [{"message": {"role": "assistant", "content": "hi"}}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+
+
+class SlowFinish:
+    """Records its finish; `slow` finishes after a pause (the caller is cancelled meanwhile)."""
+
+    def __init__(self, name: str, finished: list[str], slow: asyncio.Event | None = None) -> None:
+        self.name, self.finished, self.slow = name, finished, slow
+
+    async def prepare(self, ctx: Any) -> None:
+        return None
+
+    async def admit(self, ctx: Any) -> None:
+        return None
+
+    async def finish(self, ctx: Any) -> None:
+        if self.slow is not None:
+            self.slow.set()
+            await asyncio.sleep(0.05)
+        self.finished.append(self.name)
+
+
+async def test_cancelling_the_caller_during_a_policy_finish_skips_nothing() -> None:
+    finished: list[str] = []
+    in_finish = asyncio.Event()
+    policies = [SlowFinish("first", finished), SlowFinish("last", finished, slow=in_finish)]  # finish runs in reverse
+    router, seen = await _router(UsageDispatcher(), policies)
+    ctx = await router.begin("secret", {"model": "openai/gpt-4o-mini", "messages": [{"role": "user",
+                                                                                   "content": "hi"}]})
+    call = asyncio.create_task(router.chat(ctx))
+    await in_finish.wait()
+    call.cancel()  # while the "last" policy's finish runs
+    await asyncio.sleep(0.2)
+    await router._sink.flush()
+    assert finished == ["last", "first"]  # the earlier policy's finish still ran
+    assert [e.request_id for e in seen] == [ctx.request_id]  # and the usage record was made, once

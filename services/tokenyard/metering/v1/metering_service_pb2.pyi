@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "time", "account_id", "app_id", "key_id", "model", "target", "usage", "cost_micros", "latency_ms", "ttft_ms", "status", "kind", "reservation_id", "cost_nanos", "client_request_id")
+    __slots__ = ("request_id", "time", "account_id", "app_id", "key_id", "model", "target", "usage", "cost_micros", "latency_ms", "ttft_ms", "status", "kind", "reservation_id", "cost_nanos", "client_request_id", "reservation_share_nanos")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class UsageRecord(_message.Message):
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
     COST_NANOS_FIELD_NUMBER: _ClassVar[int]
     CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_SHARE_NANOS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     time: _timestamp_pb2.Timestamp
     account_id: str
@@ -44,7 +45,8 @@ class UsageRecord(_message.Message):
     reservation_id: str
     cost_nanos: int
     client_request_id: str
-    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_id: _Optional[str] = ..., app_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., target: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost_micros: _Optional[int] = ..., latency_ms: _Optional[float] = ..., ttft_ms: _Optional[float] = ..., status: _Optional[str] = ..., kind: _Optional[str] = ..., reservation_id: _Optional[str] = ..., cost_nanos: _Optional[int] = ..., client_request_id: _Optional[str] = ...) -> None: ...
+    reservation_share_nanos: int
+    def __init__(self, request_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_id: _Optional[str] = ..., app_id: _Optional[str] = ..., key_id: _Optional[str] = ..., model: _Optional[str] = ..., target: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost_micros: _Optional[int] = ..., latency_ms: _Optional[float] = ..., ttft_ms: _Optional[float] = ..., status: _Optional[str] = ..., kind: _Optional[str] = ..., reservation_id: _Optional[str] = ..., cost_nanos: _Optional[int] = ..., client_request_id: _Optional[str] = ..., reservation_share_nanos: _Optional[int] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
     __slots__ = ("records",)
@@ -161,10 +163,14 @@ class SettleResponse(_message.Message):
     def __init__(self, remaining_micros: _Optional[int] = ..., remaining_nanos: _Optional[int] = ...) -> None: ...
 
 class ReleaseRequest(_message.Message):
-    __slots__ = ("reservation_id",)
+    __slots__ = ("reservation_id", "amount_nanos", "lease_owner")
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_NANOS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_OWNER_FIELD_NUMBER: _ClassVar[int]
     reservation_id: str
-    def __init__(self, reservation_id: _Optional[str] = ...) -> None: ...
+    amount_nanos: int
+    lease_owner: str
+    def __init__(self, reservation_id: _Optional[str] = ..., amount_nanos: _Optional[int] = ..., lease_owner: _Optional[str] = ...) -> None: ...
 
 class ReleaseResponse(_message.Message):
     __slots__ = ("remaining_micros", "remaining_nanos")
