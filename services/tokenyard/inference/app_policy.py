@@ -7,11 +7,6 @@ from tokenyard.config.service import can_access
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
 
-APP_CONFIG = "app_config"
-"""`ctx.extras[APP_CONFIG]`: the app's `AppConfig` (rpm/tpm for rate limits, enabled_tools) on app routes."""
-APP = "app"
-"""`ctx.extras[APP]`: the app's `AppInfo` on app routes."""
-
 
 def _denied(message: str) -> GatewayError:
     return GatewayError(ErrorKind.PERMISSION_DENIED, message)
@@ -40,7 +35,7 @@ class AppPolicy:
             raise GatewayError(ErrorKind.NOT_FOUND, f"No app {ctx.app_id!r}")
         if not can_access(p, snap.app):
             raise GatewayError(ErrorKind.NOT_FOUND, f"No app {ctx.app_id!r}")
-        ctx.extras[APP], ctx.extras[APP_CONFIG] = snap.app, snap.config
+        ctx.app, ctx.app_config = snap.app, snap.config
         cfg = snap.config
         if not ctx.request.get("model") and cfg.default_model:
             ctx.request["model"] = cfg.default_model
@@ -61,7 +56,7 @@ class AppPolicy:
             ctx.request["max_tokens"] = cap
 
     async def admit(self, ctx: CallContext) -> None:
-        cfg = ctx.extras.get(APP_CONFIG)
+        cfg = ctx.app_config
         if cfg is not None and ctx.model is not None and not allows(cfg, ctx.model.id):
             raise GatewayError(ErrorKind.MODEL_NOT_ALLOWED,
                                f"The model `{ctx.requested_model}` is not allowed for this app", param="model")

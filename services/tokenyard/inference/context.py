@@ -10,7 +10,10 @@ from tokenyard.catalog import ModelSpec
 from tokenyard.principal import Principal
 
 if TYPE_CHECKING:
+    from tokenyard.config.model import AppConfig, AppInfo
     from tokenyard.inference.estimate import PromptEstimate
+    from tokenyard.metering.ratelimit import Limit
+    from tokenyard.monitoring.upstream import UpstreamClock
 
 
 def new_request_id() -> str:
@@ -43,7 +46,20 @@ class CallContext:
     status: str = "ok"
     reservation_id: str = ""
     response_metadata: dict[str, str] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
+    app: AppInfo | None = None
+    """The app of an app route (set by the AppPolicy)."""
+    app_config: AppConfig | None = None
+    """That app's AI config: rpm/tpm for rate limits, allowed models, enabled tools."""
+    upstream_model: str = ""
+    """The model name the last upstream attempt was sent."""
+    retries: int = 0
+    """Attempts repeated on the same target."""
+    fallbacks: int = 0
+    """Fallback models tried."""
+    upstream_clock: UpstreamClock | None = None
+    """Time spent waiting on upstreams (started at admission), for the overhead metric."""
+    rate_limits: tuple[list[Limit], int] | None = None
+    """The rate limits this call was counted against and the prompt tokens counted at admission."""
     explicit_target: Any = None
     """An `UpstreamTarget` a policy pinned the call to (e.g. a deployment); the Dispatcher then tries only it."""
 

@@ -14,7 +14,7 @@ from msgspec import UNSET, Raw
 from tokenyard.common.v1 import common_pb2
 from tokenyard.errors import invalid
 from tokenyard.inference.v1 import chat_pb2 as pb
-from tokenyard.payload import loads
+from tokenyard.payload import check_depth, loads
 from tokenyard.protocol import models as m
 from tokenyard.protocol.openai_chat import chat_request_from_dict, request_to_dict as typed_to_dict
 
@@ -24,9 +24,12 @@ _PART = msgspec.json.Decoder(type=m.ContentPart)
 _ENCODER = msgspec.json.Encoder()
 
 
-def _opaque(data: bytes, param: str) -> Raw:
-    """Raw JSON from a proto field, checked once: a 400 naming `param` when invalid or nested too deep."""
-    loads(data, param)
+def _opaque(data: bytes, param: str, *, top_level: bool = False) -> Raw:
+    """Raw JSON from a proto field, checked once: a 400 naming `param` when invalid or nested too deep
+    (`top_level`: an unknown field, whose depth counts from the request object, as in the HTTP body)."""
+    doc = loads(data, param)
+    if top_level:
+        check_depth({param: doc}, param)
     return Raw(data)
 
 
@@ -143,7 +146,7 @@ def request_from_pb(r: pb.ChatCompletionRequest) -> m.ChatRequest:
         kw["stream"] = True
         if r.include_usage:
             kw["stream_options"] = m.StreamOptions(include_usage=True)
-    extra = {key: _opaque(value, key) for key, value in r.extra.items()}
+    extra = {key: _opaque(value, key, top_level=True) for key, value in r.extra.items()}
     return m.ChatRequest(messages=[message_from_pb(msg, f"messages[{i}]") for i, msg in enumerate(r.messages)],
                          model=r.model, user=r.user or UNSET, extra=extra, **kw)
 

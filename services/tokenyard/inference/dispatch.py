@@ -102,12 +102,10 @@ class Dispatcher:
     # ----- the loop ---------------------------------------------------------------------------
     async def _run(self, ctx: CallContext, call: Callable[[_Call], Awaitable[Any]]) -> Any:
         assert ctx.model is not None
-        ctx.extras.setdefault("retries", 0)
-        ctx.extras.setdefault("fallbacks", 0)
         last: GatewayError | None = None
         for n, (model, target) in enumerate(self._plan(ctx)):
             if n:
-                ctx.extras["fallbacks"] += 1
+                ctx.fallbacks += 1
                 record_fallback(ctx.requested_model or ctx.model.id, model.id)
                 log.info("request %s: moving on to %s/%s after: %s", ctx.request_id, model.id, target.provider, last)
             try:
@@ -124,7 +122,7 @@ class Dispatcher:
 
     async def _with_retries(self, ctx: CallContext, c: _Call, call: Callable[[_Call], Awaitable[Any]]) -> Any:
         def on_retry(state: Any) -> None:
-            ctx.extras["retries"] += 1
+            ctx.retries += 1
             record_retry(c.upstream.provider_id)
             log.info("request %s: retrying %s after: %s", ctx.request_id, c.upstream.provider_id,
                      state.outcome.exception() if state.outcome else None)
@@ -163,7 +161,7 @@ class Dispatcher:
     def _answered(self, ctx: CallContext, c: _Call) -> None:
         ctx.target = c.upstream.provider_id
         ctx.response_metadata["x-tokenyard-target"] = c.upstream.provider_id
-        ctx.extras["upstream_model"] = c.upstream.upstream_model
+        ctx.upstream_model = c.upstream.upstream_model
         if ctx.model is not None and c.model.id != ctx.model.id:
             ctx.response_metadata["x-tokenyard-fallback-model"] = c.model.id
             ctx.model = c.model  # priced as the model that answered

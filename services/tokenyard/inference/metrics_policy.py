@@ -8,10 +8,9 @@ import orjson
 from tokenyard.inference.context import CallContext
 from tokenyard.logs import REQUEST_ID
 from tokenyard.monitoring import metrics as m
-from tokenyard.monitoring.upstream import UpstreamClock, start_clock
+from tokenyard.monitoring.upstream import start_clock
 
 log = logging.getLogger("tokenyard.requests")
-_CLOCK_KEY = "metrics.upstream_clock"
 
 
 def route_of(ctx: CallContext) -> str:
@@ -35,7 +34,7 @@ class MetricsPolicy:
 
     async def admit(self, ctx: CallContext) -> None:
         """Start the request's upstream clock."""
-        ctx.extras[_CLOCK_KEY] = start_clock()
+        ctx.upstream_clock = start_clock()
 
     async def finish(self, ctx: CallContext) -> None:
         """Record the finished call."""
@@ -46,7 +45,7 @@ class MetricsPolicy:
         m.REQUEST_SECONDS.labels(route, model, provider).observe(total)
         if ctx.first_byte is not None:
             m.TTFT_SECONDS.labels(model, provider).observe(ctx.ttft_ms() / 1000.0)
-        clock: UpstreamClock | None = ctx.extras.get(_CLOCK_KEY)
+        clock = ctx.upstream_clock
         upstream = clock.seconds if clock is not None else 0.0
         m.OVERHEAD_SECONDS.labels(route).observe(max(total - upstream, 0.0))
         cost = float(ctx.model.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)) if ctx.model else 0.0
