@@ -18,13 +18,11 @@ from tokenyard.payload import MAX_JSON_DEPTH, check_depth
 from tokenyard.protocol.models import ChatRequest, Chunk, Completion, Message
 
 _KNOWN = frozenset(f.encode_name for f in msgspec.structs.fields(ChatRequest)) - {"extra"}
-_STRICT = msgspec.json.Decoder(type=msgspec.defstruct("_Closed", [], bases=(ChatRequest,),
-                                                     forbid_unknown_fields=True))
+_DECODER = msgspec.json.Decoder(type=ChatRequest)
 _OPEN = msgspec.json.Decoder(type=dict[str, Raw])
 _ENCODER = msgspec.json.Encoder()
 _AT = re.compile(r" - at `\$(.*)`$")
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`")
-_UNKNOWN = "Object contains unknown field"
 
 
 class _ToolChoiceFunction(Struct):
@@ -107,20 +105,14 @@ def decode_chat_request(body: bytes) -> ChatRequest:
         except orjson.JSONDecodeError as exc:
             raise invalid(f"Request body is not valid JSON: {str(exc).split(':')[0]}") from None
     try:
-        return _check_opaque(_STRICT.decode(body))
-    except msgspec.ValidationError as exc:
-        if not str(exc).startswith(_UNKNOWN):
-            raise _error(exc) from None
-    except msgspec.DecodeError as exc:
-        raise invalid(f"Request body is not valid JSON: {str(exc).split(' - ')[0]}") from None
-    # Unknown top-level fields: split them off as raw JSON, decode the known ones in one more pass.
-    fields = _OPEN.decode(body)
-    extra = {k: v for k, v in fields.items() if k not in _KNOWN}
-    try:
-        req = _STRICT.decode(_ENCODER.encode({k: v for k, v in fields.items() if k in _KNOWN}))
+        req = _DECODER.decode(body)  # unknown fields are skipped here...
     except msgspec.ValidationError as exc:
         raise _error(exc) from None
-    req = ChatRequest(**{f: getattr(req, f) for f in req.__struct_fields__ if f != "extra"}, extra=extra)
+    except msgspec.DecodeError as exc:
+        raise invalid(f"Request body is not valid JSON: {str(exc).split(' - ')[0]}") from None
+    extra = {k: v for k, v in _OPEN.decode(body).items() if k not in _KNOWN}  # ...and kept raw by a shallow scan
+    if extra:
+        req.extra = extra
     return _check_opaque(req)
 
 
