@@ -14,19 +14,28 @@ from msgspec import UNSET, Raw
 from tokenyard.common.v1 import common_pb2
 from tokenyard.errors import invalid
 from tokenyard.inference.v1 import chat_pb2 as pb
-from tokenyard.payload import check_depth, loads
+from tokenyard.payload import MAX_JSON_DEPTH, check_depth, loads
 from tokenyard.protocol import models as m
 from tokenyard.protocol.openai_chat import chat_request_from_dict, request_to_dict as typed_to_dict
 
 _OPTIONAL_SCALARS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "seed",
                      "presence_penalty", "frequency_penalty", "parallel_tool_calls")
+_SCALAR_SET = frozenset(_OPTIONAL_SCALARS)
 _PART = msgspec.json.Decoder(type=m.ContentPart)
 _ENCODER = msgspec.json.Encoder()
+_VALID = msgspec.json.Decoder(type=Raw)  # checks JSON syntax, builds nothing
 
 
 def _opaque(data: bytes, param: str, *, top_level: bool = False) -> Raw:
     """Raw JSON from a proto field, checked once: a 400 naming `param` when invalid or nested too deep
-    (`top_level`: an unknown field, whose depth counts from the request object, as in the HTTP body)."""
+    (`top_level`: an unknown field, whose depth counts from the request object, as in the HTTP body). Small
+    documents are only scanned: msgspec validates a Raw value when it decodes it or writes it out."""
+    if data.count(b"[") + data.count(b"{") < MAX_JSON_DEPTH:
+        try:
+            _VALID.decode(data)
+        except msgspec.DecodeError:
+            raise invalid(f"'{param}' is not valid JSON", param) from None
+        return Raw(data)
     doc = loads(data, param)
     if top_level:
         check_depth({param: doc}, param)
@@ -82,16 +91,18 @@ def message_from_pb(msg: pb.ChatMessage, where: str = "message", *, answer: bool
     """Proto -> one typed message (`where` names it in errors). An `answer`'s other parts are whatever the
     upstream sent: carried raw, not checked."""
     content: Any
+    parts = msg.content
     if msg.content_is_null:
         content = None
     elif msg.content_is_text:
-        content = msg.content[0].text if msg.content else ""
+        content = parts[0].text if parts else ""
     else:
         content = [Raw(p.other_json) if answer and p.WhichOneof("part") == "other_json"
-                   else _part_from_pb(p, f"{where}.content[{i}]") for i, p in enumerate(msg.content)]
-    calls = [m.ToolCall(id=c.id, function=m.FunctionCall(name=c.name, arguments=c.arguments))
-             for c in msg.tool_calls] or UNSET
-    return m.Message(role=msg.role, content=content, name=msg.name or UNSET, tool_calls=calls,  # type: ignore[arg-type]
+                   else _part_from_pb(p, f"{where}.content[{i}]") for i, p in enumerate(parts)]
+    calls = msg.tool_calls
+    return m.Message(role=msg.role, content=content, name=msg.name or UNSET,
+                     tool_calls=[m.ToolCall(id=c.id, function=m.FunctionCall(name=c.name, arguments=c.arguments))
+                                 for c in calls] if calls else UNSET,
                      tool_call_id=msg.tool_call_id or UNSET, reasoning_content=msg.reasoning or UNSET)
 
 
@@ -130,7 +141,7 @@ def request_to_pb(req: m.ChatRequest | dict[str, Any]) -> pb.ChatCompletionReque
 
 def request_from_pb(r: pb.ChatCompletionRequest) -> m.ChatRequest:
     """Proto -> the typed request; every raw JSON field checked once (a 400 naming it when broken)."""
-    kw: dict[str, Any] = {name: getattr(r, name) for name in _OPTIONAL_SCALARS if r.HasField(name)}
+    kw: dict[str, Any] = {f.name: v for f, v in r.ListFields() if f.name in _SCALAR_SET}
     if r.stop:
         kw["stop"] = list(r.stop)
     if r.response_format_json:

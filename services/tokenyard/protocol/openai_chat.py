@@ -132,7 +132,10 @@ def encode_request(req: ChatRequest, **override: Any) -> bytes:
 
 def request_to_dict(req: ChatRequest) -> dict[str, Any]:
     """The request as the OpenAI-format dict the Router and adapters still take (parses the raw parts once)."""
-    return orjson.loads(encode_request(req))
+    try:
+        return orjson.loads(encode_request(req))
+    except orjson.JSONDecodeError as exc:  # raw JSON from a gRPC caller with bad UTF-8 inside a string
+        raise invalid(f"The request carries invalid JSON: {str(exc).split(':')[0]}") from None
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
