@@ -18,7 +18,7 @@ import orjson
 from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "services"), str(ROOT / "gateway-http")]
+sys.path[:0] = [str(ROOT / "services"), str(ROOT / "gateway-http"), str(ROOT)]
 
 from tokenyard.protocol import models as m  # noqa: E402
 from tokenyard.protocol.openai_chat import decode_chat_request, encode_chunk, encode_completion  # noqa: E402

@@ -248,11 +248,13 @@ def chunk_to_pb(d: dict[str, Any]) -> pb.ChatCompletionChunk:
 
 
 def _delta_from_pb(d: pb.Delta) -> m.Delta:
-    calls = [m.ToolCallDelta(index=tc.index, id=tc.id or UNSET, type=(tc.type or "function") if tc.id else UNSET,
-                             function=m.ToolCallFunctionDelta(name=tc.name or UNSET, arguments=tc.arguments))
-             for tc in d.tool_calls]
+    calls = d.tool_calls  # per chunk: each proto access costs, so each field is read once
     return m.Delta(role=d.role or UNSET, content=d.content if d.HasField("content") else UNSET,
-                   reasoning_content=d.reasoning if d.HasField("reasoning") else UNSET, tool_calls=calls or UNSET)
+                   reasoning_content=d.reasoning if d.HasField("reasoning") else UNSET, tool_calls=[
+                       m.ToolCallDelta(index=tc.index, id=tc.id or UNSET, type=(tc.type or "function") if tc.id
+                                       else UNSET, function=m.ToolCallFunctionDelta(name=tc.name or UNSET,
+                                                                                   arguments=tc.arguments))
+                       for tc in calls] if calls else UNSET)
 
 
 def chunk_from_pb(c: pb.ChatCompletionChunk) -> m.Chunk:
