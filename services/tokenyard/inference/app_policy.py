@@ -37,8 +37,8 @@ class AppPolicy:
             raise GatewayError(ErrorKind.NOT_FOUND, f"No app {ctx.app_id!r}")
         ctx.app, ctx.app_config = snap.app, snap.config
         cfg = snap.config
-        if not ctx.request.get("model") and cfg.default_model:
-            ctx.request["model"] = cfg.default_model
+        if not ctx.param("model") and cfg.default_model:
+            ctx.set_param("model", cfg.default_model)
         if ctx.kind == "chat" and cfg.max_tokens_per_request:
             self._cap_tokens(ctx, cfg.max_tokens_per_request)
 
@@ -46,14 +46,14 @@ class AppPolicy:
     def _cap_tokens(ctx: CallContext, cap: int) -> None:
         present = False
         for name in ("max_tokens", "max_completion_tokens"):
-            value = ctx.request.get(name)
+            value = ctx.param(name)
             if value is None:
                 continue
             present = True
             if isinstance(value, int) and value > cap:
                 raise invalid(f"`{name}` is {value}, above this app's maxTokensPerRequest of {cap}", name)
         if not present:
-            ctx.request["max_tokens"] = cap
+            ctx.set_param("max_tokens", cap)
 
     async def admit(self, ctx: CallContext) -> None:
         cfg = ctx.app_config

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-import orjson
+import msgspec
 
 from tokenyard.inference.context import CallContext
 from tokenyard.logs import REQUEST_ID
@@ -15,7 +15,7 @@ log = logging.getLogger("tokenyard.requests")
 
 def route_of(ctx: CallContext) -> str:
     """The `route` label: the call kind, with `_stream` for streamed calls."""
-    return f"{ctx.kind}_stream" if ctx.request.get("stream") else ctx.kind
+    return f"{ctx.kind}_stream" if ctx.param("stream") else ctx.kind
 
 
 class MetricsPolicy:
@@ -66,5 +66,5 @@ class MetricsPolicy:
                  "latency_ms": round(total * 1000.0, 2), "upstream_ms": round(upstream * 1000.0, 2),
                  "ttft_ms": round(ctx.ttft_ms(), 2)}
         if self._log_prompts:
-            extra["messages"] = orjson.dumps(ctx.request.get("messages") or []).decode()
+            extra["messages"] = msgspec.json.encode(ctx.param("messages") or []).decode()
         log.info("%s request finished", ctx.kind, extra=extra)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.catalog import Catalog, ConfigFile
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.circuit import Breakers, CircuitBreaker
@@ -103,7 +104,7 @@ def setup() -> tuple[Dispatcher, Scripted, list[float], Clock]:
 def ctx_for(dispatcher: Dispatcher, model: str = "m", account: str = "acc") -> CallContext:
     spec = dispatcher._providers.catalog.models[model]
     return CallContext(request_id="r1", principal=Principal(account_id=account, kind="user"),
-                       request={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+                       request=chat_request_from_dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
                        model=spec, requested_model=model)
 
 
