@@ -30,15 +30,17 @@ if hasattr(convert, "completion_from_pb"):  # the typed core
     way_in = lambda: convert.request_to_pb(decode_chat_request(REQUEST))
     out = lambda c: encode_completion(convert.completion_from_pb(c))
     out_chunk = lambda c: encode_chunk(convert.chunk_from_pb(c))
+    router_in = convert.request_from_pb  # the Router works on the typed request
 else:
     from tokenyard_http.schemas.chat import ChatCompletionRequest
     way_in = lambda: convert.request_to_pb(
         ChatCompletionRequest.model_validate(orjson.loads(REQUEST)).model_dump(exclude_unset=True))
     out = lambda c: orjson.dumps(convert.completion_to_dict(c))
     out_chunk = lambda c: orjson.dumps(convert.chunk_to_dict(c))
+    router_in = convert.request_to_dict
 pb = way_in()
 answer, chunks = convert.completion_to_pb(ANSWER), [convert.chunk_to_pb(c) for c in CHUNKS]
-fns = [way_in, lambda: convert.request_to_dict(pb), lambda: out(answer), lambda: [out_chunk(c) for c in chunks]]
+fns = [way_in, lambda: router_in(pb), lambda: out(answer), lambda: [out_chunk(c) for c in chunks]]
 print(json.dumps([min(timeit.repeat(f, number=2000, repeat=7, timer=time.process_time)) / 2000 * 1e6
                   for f in fns]))
 '''
