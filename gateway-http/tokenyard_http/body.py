@@ -32,6 +32,15 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
+async def read_media_body(request: Request) -> bytes:
+    """The raw JSON body of a media-capable route, for a typed decoder to parse once: past the plain cap the
+    bytes outside media parts must still fit (parsed here only then)."""
+    raw = await request.body()
+    if len(raw) > request.app.state.settings.max_body_bytes:
+        check_media_allowance(request, raw, parse_json(raw))
+    return raw
+
+
 def parse_json(raw: bytes) -> Any:
     """A JSON body, parsed: a 400 when it is not JSON or nests deeper than MAX_JSON_DEPTH."""
     try:

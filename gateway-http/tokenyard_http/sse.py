@@ -11,4 +11,9 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 def event(payload: dict[str, Any]) -> bytes:
     """One `data:` event."""
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
+    return data_event(orjson.dumps(payload))
+
+
+def data_event(payload: bytes) -> bytes:
+    """One `data:` event of an already encoded JSON payload."""
+    return b"data: " + payload + b"\n\n"

@@ -47,7 +47,7 @@ def _request_media(request: Any) -> int:
     return total
 
 
-def _other_media(text: str) -> int:
+def _other_media(text: bytes) -> int:
     try:
         return media_bytes({"messages": [{"content": [loads(text)]}]})
     except GatewayError:

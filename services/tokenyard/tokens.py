@@ -9,6 +9,8 @@ from typing import Any
 
 import tiktoken
 
+from tokenyard.monitoring.metrics import TOKENIZED_CHARS
+
 CHUNK_CHARS = 8192
 """Texts are encoded in pieces of at most this many characters: tiktoken's cost grows faster than linearly on
 long runs without whitespace (4 MB of one letter took seconds), pieces keep it linear and the count close."""
@@ -42,6 +44,7 @@ def _pieces(text: str) -> Iterator[str]:
 def encode_text(text: str) -> list[int]:
     """cl100k token ids of `text`, encoded piece by piece (linear time; they decode back to `text`)."""
     enc = _encoding()
+    TOKENIZED_CHARS.inc(len(text))
     if len(text) <= CHUNK_CHARS:
         return enc.encode(text, disallowed_special=())
     out: list[int] = []
@@ -55,6 +58,7 @@ def count_text(text: str) -> int:
     if not text:
         return 0
     enc = _encoding()
+    TOKENIZED_CHARS.inc(len(text))
     if len(text) <= CHUNK_CHARS:
         return len(enc.encode(text, disallowed_special=()))
     return sum(len(enc.encode(piece, disallowed_special=())) for piece in _pieces(text))

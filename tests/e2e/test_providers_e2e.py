@@ -131,3 +131,17 @@ def test_unknown_fields_pass_through_to_openai_compatible_upstreams(upstreams: U
     assert body["model"] == "gpt-4o-mini" and body["top_k"] == 5 and body["repetition_penalty"] == 1.1
     assert body["seed"] == 7 and body["stop"] == ["END"] and body["response_format"] == {"type": "json_object"}
     assert body["user"] == "u-1"
+
+
+def test_unknown_and_opaque_values_reach_an_openai_upstream_unchanged(upstreams: Upstreams) -> None:  # noqa: F811
+    big = 2**62 + 1  # not representable as a float: arrives intact only if no step turned it into one
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "maximum": big, "multipleOf": 0.5}}}
+    extra = {"top_k": 5, "big": big, "ratio": 0.1, "nested": {"z": [1, 2.5, None, True], "a": {"b": big}},
+             "metadata": {"k": "v"}}
+    upstreams.gateway.openai().chat.completions.create(
+        model="t/openai", messages=[{"role": "user", "content": "x"}],
+        tools=[{"type": "function", "function": {"name": "f", "parameters": schema}}], extra_body=extra)
+    body = upstreams.fakes["openai"].last_body
+    assert {k: body[k] for k in extra} == extra
+    assert body["tools"][0]["function"]["parameters"] == schema
+    assert type(body["big"]) is int and type(body["top_k"]) is int

@@ -47,6 +47,8 @@ class FakeOpenAI(FakeServer):
         self.video_content = video_content
         self.video_fail = video_fail
         self.system_fingerprint = system_fingerprint
+        self.report_usage = True
+        """False: answer like servers that report no usage (no `usage` in answers, no usage chunk)."""
         self.videos: dict[str, dict[str, Any]] = {}
         self._video_polls_seen: dict[str, int] = {}
         super().__init__(port, host, require_api_key)
@@ -101,7 +103,7 @@ class FakeOpenAI(FakeServer):
         reply = self.next_reply(messages, last_user_text(messages), max_tokens)
         head = {"id": random_id("chatcmpl-", 29), "created": int(time.time()), "model": body["model"]}
         if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            include_usage = self.report_usage and bool((body.get("stream_options") or {}).get("include_usage"))
             return self.stream(self._chunks(head, reply, include_usage))
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": None,
                                    "annotations": []}
@@ -109,12 +111,15 @@ class FakeOpenAI(FakeServer):
             message["tool_calls"] = [
                 {"id": tc.id or random_id("call_"), "type": "function",
                  "function": {"name": tc.name, "arguments": tc.arguments}} for tc in reply.tool_calls]
-        return JSONResponse({
+        answer = {
             "id": head["id"], "object": "chat.completion", "created": head["created"], "model": head["model"],
             "choices": [{"index": 0, "message": message, "logprobs": None,
                          "finish_reason": native_finish("openai", reply.finish)}],
             "usage": _usage(reply), "service_tier": "default", "system_fingerprint": self.system_fingerprint,
-        })
+        }
+        if not self.report_usage:
+            del answer["usage"]
+        return JSONResponse(answer)
 
     def _chunks(self, head: dict[str, Any], reply: Reply, include_usage: bool) -> list[bytes]:
         base = {"id": head["id"], "object": "chat.completion.chunk", "created": head["created"],

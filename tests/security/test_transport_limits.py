@@ -190,7 +190,7 @@ def test_deep_json_bodies_are_400_naming_the_parameter(env: Env, path: str, body
 DEEP_JSON_FIELDS = [  # (proto field carrying JSON, its value, the parameter the error names)
     ("response_format_json", {"type": "json_schema", "json_schema": {"name": "x", "schema": DEEP}},
      "response_format"),
-    ("extra_json", {"metadata": DEEP}, "metadata"),
+    ("extra", {"metadata": DEEP}, "metadata"),
     ("other_json", {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav", "x": DEEP}},
      "messages[0].content[1]"),
 ]
@@ -201,10 +201,13 @@ def test_deep_json_strings_over_grpc_are_invalid_argument(env: Env, field: str, 
     message = chat_pb2.ChatMessage(role="user", content=[chat_pb2.ContentPart(text="hi")])
     request = chat_pb2.ChatCompletionRequest(model="local/echo", messages=[message])
     if field == "other_json":
-        message.content.add(other_json=json.dumps(value))
+        message.content.add(other_json=json.dumps(value).encode())
         request.messages[0].CopyFrom(message)
+    elif field == "extra":  # unknown fields travel one by one, each as its raw JSON
+        for key, item in value.items():
+            request.extra[key] = json.dumps(item).encode()
     else:
-        setattr(request, field, json.dumps(value))
+        setattr(request, field, json.dumps(value).encode())
     with grpc.insecure_channel(env.gw.grpc_addr) as ch:
         with pytest.raises(grpc.RpcError) as caught:
             pb_grpc.InferenceServiceStub(ch).Chat(pb.ChatRequest(request=request), timeout=20,
@@ -227,7 +230,7 @@ def test_deep_tool_arguments_to_a_translating_provider_are_400(env: Env, model: 
 def test_deep_tool_parameters_over_grpc_are_invalid_argument(env: Env) -> None:
     request = chat_pb2.ChatCompletionRequest(model="local/echo", messages=[chat_pb2.ChatMessage(
         role="user", content_is_text=True, content=[chat_pb2.ContentPart(text="hi")])])
-    request.tools.add(type="function", name="f", parameters_json=json.dumps(DEEP))
+    request.tools.add(type="function", name="f", parameters_json=json.dumps(DEEP).encode())
     with grpc.insecure_channel(env.gw.grpc_addr) as ch:
         calls = pb_grpc.InferenceServiceStub(ch)
         md = (("authorization", f"Bearer {env.gw.admin_key}"),)

@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 
@@ -13,13 +12,14 @@ from tokenyard.errors import GatewayError, invalid
 from tokenyard.inference import convert
 from tokenyard.inference.idempotency import REPLAYED, check_key
 from tokenyard.inference.v1 import inference_service_pb2 as pb
+from tokenyard.protocol.openai_chat import decode_chat_request, encode_chunk, encode_completion
 from tokenyard.telemetry import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata
-from tokenyard_http.body import json_body, read_json
+from tokenyard_http.body import json_body, read_media_body
 from tokenyard_http.clients import Clients, clients
 from tokenyard_http.errors import error_responses, openai_error, rpc_error
 from tokenyard_http.schemas.chat import ChatCompletionRequest
-from tokenyard_http.sse import DONE, SSE_HEADERS, event
+from tokenyard_http.sse import DONE, SSE_HEADERS, data_event, event
 
 router = APIRouter(tags=["chat"])
 ERRORS = error_responses(400, 401, 402, 403, 404, 409, 413, 429, 502, 503, 504)
@@ -52,11 +52,10 @@ async def handle_chat(request: Request, c: Clients, app_id: str, *, md: Any = No
     """Run one chat request through the Router (`md`: the credential metadata when not `Authorization`;
     `rename_model`: maps the body's model name first (async), e.g. the passthrough compat route's `provider/model`)."""
     md = md if md is not None else metadata(request)
-    body = await read_json(request, ChatCompletionRequest)
-    data = body.model_dump(exclude_unset=True)
-    if rename_model is not None and isinstance(data.get("model"), str):
-        data["model"] = await rename_model(data["model"])
-    payload = convert.request_to_pb(data)
+    body = decode_chat_request(await read_media_body(request))  # one parse; the pydantic schema is for OpenAPI
+    if rename_model is not None and isinstance(body.model, str):
+        body.model = await rename_model(body.model)
+    payload = convert.request_to_pb(body)
     rid = request.headers.get("x-request-id", "")
     key = request.headers.get("idempotency-key")
     if key is not None and payload.stream:
@@ -72,7 +71,7 @@ async def handle_chat(request: Request, c: Clients, app_id: str, *, md: Any = No
         headers = _headers(await call.initial_metadata())
     except grpc.RpcError as exc:
         return openai_error(rpc_error(exc))
-    return Response(orjson.dumps(convert.completion_to_dict(resp.completion)), media_type="application/json",
+    return Response(encode_completion(convert.completion_from_pb(resp.completion)), media_type="application/json",
                     headers=headers)
 
 
@@ -94,7 +93,7 @@ async def _stream(c: Clients, req: pb.StreamChatRequest, md: Any) -> Response:
         try:
             msg = first
             while msg is not grpc.aio.EOF:
-                yield event(convert.chunk_to_dict(msg.chunk))
+                yield data_event(encode_chunk(convert.chunk_from_pb(msg.chunk)))
                 msg = await call.read()
             yield DONE
         except grpc.RpcError as exc:

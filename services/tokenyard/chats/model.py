@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tokenyard.inference.service import Router
+from tokenyard.protocol.openai_chat import chat_request_from_dict
 
 
 @dataclass
@@ -33,5 +34,6 @@ class RouterModel:
     async def open(self, credential: str, request: dict[str, Any], *, app_id: str,
                    request_id: str) -> ModelStream:
         """Authenticate and admit the call; the chunks must be consumed (that is what meters it)."""
-        ctx = await self._router.begin(credential, request, app_id=app_id, client_request_id=request_id)
+        ctx = await self._router.begin(credential, chat_request_from_dict(request), app_id=app_id,
+                                       client_request_id=request_id)  # the chat app builds OpenAI dicts
         return ModelStream(ctx.response_metadata, self._router.stream(ctx))

@@ -7,11 +7,6 @@ from tokenyard.config.service import can_access
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
 
-APP_CONFIG = "app_config"
-"""`ctx.extras[APP_CONFIG]`: the app's `AppConfig` (rpm/tpm for rate limits, enabled_tools) on app routes."""
-APP = "app"
-"""`ctx.extras[APP]`: the app's `AppInfo` on app routes."""
-
 
 def _denied(message: str) -> GatewayError:
     return GatewayError(ErrorKind.PERMISSION_DENIED, message)
@@ -40,10 +35,10 @@ class AppPolicy:
             raise GatewayError(ErrorKind.NOT_FOUND, f"No app {ctx.app_id!r}")
         if not can_access(p, snap.app):
             raise GatewayError(ErrorKind.NOT_FOUND, f"No app {ctx.app_id!r}")
-        ctx.extras[APP], ctx.extras[APP_CONFIG] = snap.app, snap.config
+        ctx.app, ctx.app_config = snap.app, snap.config
         cfg = snap.config
-        if not ctx.request.get("model") and cfg.default_model:
-            ctx.request["model"] = cfg.default_model
+        if not ctx.param("model") and cfg.default_model:
+            ctx.set_param("model", cfg.default_model)
         if ctx.kind == "chat" and cfg.max_tokens_per_request:
             self._cap_tokens(ctx, cfg.max_tokens_per_request)
 
@@ -51,17 +46,17 @@ class AppPolicy:
     def _cap_tokens(ctx: CallContext, cap: int) -> None:
         present = False
         for name in ("max_tokens", "max_completion_tokens"):
-            value = ctx.request.get(name)
+            value = ctx.param(name)
             if value is None:
                 continue
             present = True
             if isinstance(value, int) and value > cap:
                 raise invalid(f"`{name}` is {value}, above this app's maxTokensPerRequest of {cap}", name)
         if not present:
-            ctx.request["max_tokens"] = cap
+            ctx.set_param("max_tokens", cap)
 
     async def admit(self, ctx: CallContext) -> None:
-        cfg = ctx.extras.get(APP_CONFIG)
+        cfg = ctx.app_config
         if cfg is not None and ctx.model is not None and not allows(cfg, ctx.model.id):
             raise GatewayError(ErrorKind.MODEL_NOT_ALLOWED,
                                f"The model `{ctx.requested_model}` is not allowed for this app", param="model")

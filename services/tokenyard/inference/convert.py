@@ -1,167 +1,174 @@
-"""OpenAI chat JSON (dicts) <-> tokenyard.inference.v1 protos, used by the facade and the Router alike."""
+"""tokenyard.inference.v1 protos <-> the typed core (tokenyard.protocol), used by the facade and the Router alike.
+
+Opaque JSON (tool schemas, response_format, tool_choice, audio/file parts, unknown fields) crosses as raw bytes;
+the Router checks each once (valid JSON, not nested too deep) and keeps it raw. The Router's results are still
+OpenAI-format dicts (`completion_to_pb`, `chunk_to_pb`) until the adapters speak the typed core.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import msgspec
+from msgspec import UNSET, Raw
 
 from tokenyard.common.v1 import common_pb2
+from tokenyard.errors import invalid
 from tokenyard.inference.v1 import chat_pb2 as pb
-from tokenyard.payload import loads
+from tokenyard.payload import MAX_JSON_DEPTH, check_depth, loads
+from tokenyard.protocol import models as m
+from tokenyard.protocol.openai_chat import chat_request_from_dict, request_to_dict as typed_to_dict
 
-_KNOWN = frozenset({
-    "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed",
-    "response_format", "tools", "tool_choice", "stream", "stream_options", "user", "presence_penalty",
-    "frequency_penalty", "parallel_tool_calls",
-})
 _OPTIONAL_SCALARS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "seed",
                      "presence_penalty", "frequency_penalty", "parallel_tool_calls")
+_SCALAR_SET = frozenset(_OPTIONAL_SCALARS)
+_PART = msgspec.json.Decoder(type=m.ContentPart)
+_ENCODER = msgspec.json.Encoder()
+_VALID = msgspec.json.Decoder(type=Raw)  # checks JSON syntax, builds nothing
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _opaque(data: bytes, param: str, *, top_level: bool = False) -> Raw:
+    """Raw JSON from a proto field, checked once: a 400 naming `param` when invalid or nested too deep
+    (`top_level`: an unknown field, whose depth counts from the request object, as in the HTTP body). Small
+    documents are only scanned: msgspec validates a Raw value when it decodes it or writes it out."""
+    if data.count(b"[") + data.count(b"{") < MAX_JSON_DEPTH:
+        try:
+            _VALID.decode(data)
+        except msgspec.DecodeError:
+            raise invalid(f"'{param}' is not valid JSON", param) from None
+        return Raw(data)
+    doc = loads(data, param)
+    if top_level:
+        check_depth({param: doc}, param)
+    return Raw(data)
 
 
-def _part_to_pb(part: dict[str, Any]) -> pb.ContentPart:
-    kind = part.get("type")
-    if kind == "text":
-        return pb.ContentPart(text=part.get("text") or "")
-    if kind == "image_url":
-        img = part.get("image_url") or {}
-        if isinstance(img, str):
-            img = {"url": img}
-        return pb.ContentPart(image_url=pb.ImageUrl(url=img.get("url", ""), detail=img.get("detail") or ""))
-    if kind == "video_url":
-        vid = part.get("video_url") or {}
-        if isinstance(vid, str):
-            vid = {"url": vid}
-        return pb.ContentPart(video_url=pb.VideoUrl(url=vid.get("url", "")))
-    return pb.ContentPart(other_json=_dumps(part))
+def _part_to_pb(part: m.ContentPart) -> pb.ContentPart:
+    if isinstance(part, m.TextPart):
+        return pb.ContentPart(text=part.text)
+    if isinstance(part, m.ImagePart):
+        detail = part.image_url.detail
+        return pb.ContentPart(image_url=pb.ImageUrl(url=part.image_url.url, detail=detail if detail else ""))
+    if isinstance(part, m.VideoPart):
+        return pb.ContentPart(video_url=pb.VideoUrl(url=part.video_url.url))
+    return pb.ContentPart(other_json=_ENCODER.encode(part))
 
 
-def _part_to_dict(part: pb.ContentPart, where: str) -> dict[str, Any]:
+def _part_from_pb(part: pb.ContentPart, where: str) -> m.ContentPart:
     which = part.WhichOneof("part")
     if which == "text":
-        return {"type": "text", "text": part.text}
+        return m.TextPart(text=part.text)
     if which == "image_url":
-        img: dict[str, Any] = {"url": part.image_url.url}
-        if part.image_url.detail:
-            img["detail"] = part.image_url.detail
-        return {"type": "image_url", "image_url": img}
+        return m.ImagePart(image_url=m.ImageUrl(url=part.image_url.url, detail=part.image_url.detail or UNSET))
     if which == "video_url":
-        return {"type": "video_url", "video_url": {"url": part.video_url.url}}
-    return loads(part.other_json, where) if part.other_json else {"type": "text", "text": ""}
+        return m.VideoPart(video_url=m.VideoUrl(url=part.video_url.url))
+    if not part.other_json:
+        return m.TextPart(text="")
+    _opaque(part.other_json, where)
+    try:
+        return _PART.decode(part.other_json)
+    except msgspec.ValidationError as exc:
+        raise invalid(f"Invalid value for '{where}': {exc}", where) from None
 
 
-def message_to_pb(m: dict[str, Any]) -> pb.ChatMessage:
-    """One OpenAI message dict -> proto."""
-    out = pb.ChatMessage(role=m.get("role") or "", name=m.get("name") or "",
-                         tool_call_id=m.get("tool_call_id") or "",
-                         reasoning=m.get("reasoning_content") or m.get("reasoning") or "")
-    content = m.get("content")
-    if content is None:
+def message_to_pb(msg: m.Message) -> pb.ChatMessage:
+    """One typed message -> proto."""
+    out = pb.ChatMessage(role=msg.role, name=msg.name or "", tool_call_id=msg.tool_call_id or "",
+                         reasoning=msg.reasoning_content or "")
+    if msg.content is None:
         out.content_is_null = True
-    elif isinstance(content, str):
+    elif isinstance(msg.content, str):
         out.content_is_text = True
-        out.content.append(pb.ContentPart(text=content))
+        out.content.append(pb.ContentPart(text=msg.content))
     else:
-        out.content.extend(_part_to_pb(p) for p in content)
-    for call in m.get("tool_calls") or ():
-        fn = call.get("function") or {}
-        out.tool_calls.append(pb.ToolCall(id=call.get("id") or "", type=call.get("type") or "function",
-                                          name=fn.get("name") or "", arguments=fn.get("arguments") or ""))
+        out.content.extend(_part_to_pb(p) for p in msg.content)
+    for call in msg.tool_calls or ():
+        out.tool_calls.append(pb.ToolCall(id=call.id, type=call.type, name=call.function.name,
+                                          arguments=call.function.arguments))
     return out
 
 
-def message_to_dict(m: pb.ChatMessage, where: str = "message") -> dict[str, Any]:
-    """Proto -> one OpenAI message dict (`where` names it in errors)."""
-    out: dict[str, Any] = {"role": m.role}
-    if m.content_is_null:
-        out["content"] = None
-    elif m.content_is_text:
-        out["content"] = m.content[0].text if m.content else ""
+def message_from_pb(msg: pb.ChatMessage, where: str = "message", *, answer: bool = False) -> m.Message:
+    """Proto -> one typed message (`where` names it in errors). An `answer`'s other parts are whatever the
+    upstream sent: carried raw, not checked."""
+    content: Any
+    parts = msg.content
+    if msg.content_is_null:
+        content = None
+    elif msg.content_is_text:
+        content = parts[0].text if parts else ""
     else:
-        out["content"] = [_part_to_dict(p, f"{where}.content[{i}]") for i, p in enumerate(m.content)]
-    if m.name:
-        out["name"] = m.name
-    if m.tool_calls:
-        out["tool_calls"] = [{"id": c.id, "type": c.type or "function",
-                              "function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls]
-    if m.tool_call_id:
-        out["tool_call_id"] = m.tool_call_id
-    if m.reasoning:
-        out["reasoning_content"] = m.reasoning
-    return out
+        content = [Raw(p.other_json) if answer and p.WhichOneof("part") == "other_json"
+                   else _part_from_pb(p, f"{where}.content[{i}]") for i, p in enumerate(parts)]
+    calls = msg.tool_calls
+    return m.Message(role=msg.role, content=content, name=msg.name or UNSET,
+                     tool_calls=[m.ToolCall(id=c.id, function=m.FunctionCall(name=c.name, arguments=c.arguments))
+                                 for c in calls] if calls else UNSET,
+                     tool_call_id=msg.tool_call_id or UNSET, reasoning_content=msg.reasoning or UNSET)
 
 
-def request_to_pb(d: dict[str, Any]) -> pb.ChatCompletionRequest:
-    """A (validated) OpenAI chat request dict -> proto; unknown fields go to extra_json."""
-    out = pb.ChatCompletionRequest(model=d.get("model") or "", stream=bool(d.get("stream")),
-                                   user=d.get("user") or "")
-    out.messages.extend(message_to_pb(m) for m in d.get("messages") or ())
+def request_to_pb(req: m.ChatRequest | dict[str, Any]) -> pb.ChatCompletionRequest:
+    """A decoded chat request (or an OpenAI-format dict, checked the same way) -> proto; raw JSON stays raw."""
+    if isinstance(req, dict):
+        req = chat_request_from_dict(req)
+    out = pb.ChatCompletionRequest(model=req.model or "", stream=bool(req.stream), user=req.user or "",
+                                   include_usage=req.include_usage)
+    out.messages.extend(message_to_pb(msg) for msg in req.messages)
     for name in _OPTIONAL_SCALARS:
-        if d.get(name) is not None:
-            setattr(out, name, d[name])
-    stop = d.get("stop")
-    if stop is not None:
-        out.stop.extend([stop] if isinstance(stop, str) else stop)
-    if d.get("response_format") is not None:
-        out.response_format_json = _dumps(d["response_format"])
-    if d.get("tool_choice") is not None:
-        out.tool_choice_json = _dumps(d["tool_choice"])
-    for tool in d.get("tools") or ():
-        fn = tool.get("function") or {}
-        t = pb.Tool(type=tool.get("type") or "function", name=fn.get("name") or "",
-                    description=fn.get("description") or "",
-                    parameters_json=_dumps(fn["parameters"]) if fn.get("parameters") is not None else "")
-        if fn.get("strict") is not None:
-            t.strict = bool(fn["strict"])
+        value = getattr(req, name)
+        if value is not None and value is not UNSET:
+            setattr(out, name, value)
+    if req.stop is not None and req.stop is not UNSET:
+        out.stop.extend([req.stop] if isinstance(req.stop, str) else req.stop)
+    if req.response_format is not UNSET:
+        out.response_format_json = bytes(req.response_format)
+    if req.tool_choice is not UNSET:
+        out.tool_choice_json = bytes(req.tool_choice)
+    for tool in req.tools or ():
+        fn = tool.function
+        t = pb.Tool(type=tool.type, name=fn.name, description=fn.description or "",
+                    parameters_json=bytes(fn.parameters) if fn.parameters is not UNSET else b"")
+        if fn.strict is not None and fn.strict is not UNSET:
+            t.strict = fn.strict
         out.tools.append(t)
-    opts = d.get("stream_options") or {}
-    out.include_usage = bool(opts.get("include_usage"))
-    extra = {k: v for k, v in d.items() if k not in _KNOWN}
-    if extra:
-        out.extra_json = _dumps(extra)
+    for key in ("logprobs", "top_logprobs"):  # no proto field of their own: carried with the unknown fields
+        value = getattr(req, key)
+        if value is not None and value is not UNSET:
+            out.extra[key] = _ENCODER.encode(value)
+    for key, raw in req.extra.items():
+        out.extra[key] = bytes(raw)
     return out
+
+
+def request_from_pb(r: pb.ChatCompletionRequest) -> m.ChatRequest:
+    """Proto -> the typed request; every raw JSON field checked once (a 400 naming it when broken)."""
+    kw: dict[str, Any] = {f.name: v for f, v in r.ListFields() if f.name in _SCALAR_SET}
+    if r.stop:
+        kw["stop"] = list(r.stop)
+    if r.response_format_json:
+        kw["response_format"] = _opaque(r.response_format_json, "response_format")
+    if r.tool_choice_json:
+        kw["tool_choice"] = _opaque(r.tool_choice_json, "tool_choice")
+    if r.tools:
+        kw["tools"] = [m.Tool(type=t.type or "function", function=m.FunctionDef(  # type: ignore[arg-type]
+            name=t.name, description=t.description or UNSET,
+            parameters=_opaque(t.parameters_json, f"tools[{i}].function.parameters") if t.parameters_json else UNSET,
+            strict=t.strict if t.HasField("strict") else UNSET)) for i, t in enumerate(r.tools)]
+    if r.stream:
+        kw["stream"] = True
+        if r.include_usage:
+            kw["stream_options"] = m.StreamOptions(include_usage=True)
+    extra = {key: _opaque(value, key, top_level=True) for key, value in r.extra.items()}
+    return m.ChatRequest(messages=[message_from_pb(msg, f"messages[{i}]") for i, msg in enumerate(r.messages)],
+                         model=r.model, user=r.user or UNSET, extra=extra, **kw)
 
 
 def request_to_dict(r: pb.ChatCompletionRequest) -> dict[str, Any]:
-    """Proto -> the OpenAI chat request dict (extra fields restored)."""
-    out: dict[str, Any] = loads(r.extra_json) if r.extra_json else {}  # errors name the field itself
-    out["model"] = r.model
-    out["messages"] = [message_to_dict(m, f"messages[{i}]") for i, m in enumerate(r.messages)]
-    for name in _OPTIONAL_SCALARS:
-        if r.HasField(name):
-            out[name] = getattr(r, name)
-    if r.stop:
-        out["stop"] = list(r.stop)
-    if r.response_format_json:
-        out["response_format"] = loads(r.response_format_json, "response_format")
-    if r.tool_choice_json:
-        out["tool_choice"] = loads(r.tool_choice_json, "tool_choice")
-    if r.tools:
-        tools = []
-        for i, t in enumerate(r.tools):
-            fn: dict[str, Any] = {"name": t.name}
-            if t.description:
-                fn["description"] = t.description
-            if t.parameters_json:
-                fn["parameters"] = loads(t.parameters_json, f"tools[{i}].function.parameters")
-            if t.HasField("strict"):
-                fn["strict"] = t.strict
-            tools.append({"type": t.type or "function", "function": fn})
-        out["tools"] = tools
-    if r.stream:
-        out["stream"] = True
-        if r.include_usage:
-            out["stream_options"] = {"include_usage": True}
-    if r.user:
-        out["user"] = r.user
-    return out
+    """Proto -> the OpenAI-format request dict the Router and adapters take today."""
+    return typed_to_dict(request_from_pb(r))
 
 
 def usage_to_pb(u: dict[str, Any] | None) -> common_pb2.Usage | None:
-    """OpenAI usage dict -> proto."""
+    """OpenAI usage dict (the Router's result) -> proto."""
     if not u:
         return None
     p, c = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
@@ -169,18 +176,37 @@ def usage_to_pb(u: dict[str, Any] | None) -> common_pb2.Usage | None:
                             estimated=bool(u.get("estimated")))
 
 
-def usage_to_dict(u: common_pb2.Usage) -> dict[str, int]:
-    """Proto -> OpenAI usage dict."""
-    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-            "total_tokens": u.total_tokens}
+def usage_from_pb(u: common_pb2.Usage) -> m.Usage:
+    """Proto -> typed usage."""
+    return m.Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens, total_tokens=u.total_tokens)
+
+
+def _dict_message_to_pb(d: dict[str, Any]) -> pb.ChatMessage:
+    """An upstream's answer message (dict) -> proto; its content is not checked, only carried."""
+    out = pb.ChatMessage(role=d.get("role") or "", name=d.get("name") or "", tool_call_id=d.get("tool_call_id") or "",
+                         reasoning=d.get("reasoning_content") or d.get("reasoning") or "")
+    content = d.get("content")
+    if content is None:
+        out.content_is_null = True
+    elif isinstance(content, str):
+        out.content_is_text = True
+        out.content.append(pb.ContentPart(text=content))
+    else:
+        out.content.extend(pb.ContentPart(text=p.get("text") or "") if p.get("type") == "text"
+                           else pb.ContentPart(other_json=_ENCODER.encode(p)) for p in content if isinstance(p, dict))
+    for call in d.get("tool_calls") or ():
+        fn = call.get("function") or {}
+        out.tool_calls.append(pb.ToolCall(id=call.get("id") or "", type=call.get("type") or "function",
+                                          name=fn.get("name") or "", arguments=fn.get("arguments") or ""))
+    return out
 
 
 def completion_to_pb(d: dict[str, Any]) -> pb.ChatCompletion:
-    """OpenAI chat.completion dict -> proto."""
+    """The Router's chat.completion dict -> proto."""
     out = pb.ChatCompletion(id=d.get("id") or "", model=d.get("model") or "", created=int(d.get("created") or 0),
                             system_fingerprint=d.get("system_fingerprint") or "")
     for ch in d.get("choices") or ():
-        out.choices.append(pb.Choice(index=int(ch.get("index") or 0), message=message_to_pb(ch.get("message") or {}),
+        out.choices.append(pb.Choice(index=int(ch.get("index") or 0), message=_dict_message_to_pb(ch.get("message") or {}),
                                      finish_reason=ch.get("finish_reason") or ""))
     usage = usage_to_pb(d.get("usage"))
     if usage is not None:
@@ -188,22 +214,16 @@ def completion_to_pb(d: dict[str, Any]) -> pb.ChatCompletion:
     return out
 
 
-def completion_to_dict(c: pb.ChatCompletion) -> dict[str, Any]:
-    """Proto -> OpenAI chat.completion dict."""
-    out: dict[str, Any] = {
-        "id": c.id, "object": "chat.completion", "created": c.created, "model": c.model,
-        "choices": [{"index": ch.index, "message": message_to_dict(ch.message),
-                     "logprobs": None, "finish_reason": ch.finish_reason or None} for ch in c.choices],
-    }
-    if c.HasField("usage"):
-        out["usage"] = usage_to_dict(c.usage)
-    if c.system_fingerprint:
-        out["system_fingerprint"] = c.system_fingerprint
-    return out
+def completion_from_pb(c: pb.ChatCompletion) -> m.Completion:
+    """Proto -> the typed chat.completion the facade writes out."""
+    return m.Completion(id=c.id, created=c.created, model=c.model, choices=[
+        m.Choice(index=ch.index, message=message_from_pb(ch.message, answer=True), finish_reason=ch.finish_reason or None)
+        for ch in c.choices], usage=usage_from_pb(c.usage) if c.HasField("usage") else UNSET,
+        system_fingerprint=c.system_fingerprint or UNSET)
 
 
 def chunk_to_pb(d: dict[str, Any]) -> pb.ChatCompletionChunk:
-    """OpenAI chat.completion.chunk dict -> proto."""
+    """The Router's chat.completion.chunk dict -> proto."""
     out = pb.ChatCompletionChunk(id=d.get("id") or "", model=d.get("model") or "", created=int(d.get("created") or 0),
                                  system_fingerprint=d.get("system_fingerprint") or "")
     for ch in d.get("choices") or ():
@@ -227,40 +247,19 @@ def chunk_to_pb(d: dict[str, Any]) -> pb.ChatCompletionChunk:
     return out
 
 
-def _delta_to_dict(d: pb.Delta) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if d.role:
-        out["role"] = d.role
-    if d.HasField("content"):
-        out["content"] = d.content
-    if d.HasField("reasoning"):
-        out["reasoning_content"] = d.reasoning
-    if d.tool_calls:
-        calls = []
-        for tc in d.tool_calls:
-            call: dict[str, Any] = {"index": tc.index}
-            if tc.id:
-                call["id"] = tc.id
-                call["type"] = tc.type or "function"
-            fn: dict[str, Any] = {}
-            if tc.name:
-                fn["name"] = tc.name
-            fn["arguments"] = tc.arguments
-            call["function"] = fn
-            calls.append(call)
-        out["tool_calls"] = calls
-    return out
+def _delta_from_pb(d: pb.Delta) -> m.Delta:
+    calls = d.tool_calls  # per chunk: each proto access costs, so each field is read once
+    return m.Delta(role=d.role or UNSET, content=d.content if d.HasField("content") else UNSET,
+                   reasoning_content=d.reasoning if d.HasField("reasoning") else UNSET, tool_calls=[
+                       m.ToolCallDelta(index=tc.index, id=tc.id or UNSET, type=(tc.type or "function") if tc.id
+                                       else UNSET, function=m.ToolCallFunctionDelta(name=tc.name or UNSET,
+                                                                                   arguments=tc.arguments))
+                       for tc in calls] if calls else UNSET)
 
 
-def chunk_to_dict(c: pb.ChatCompletionChunk) -> dict[str, Any]:
-    """Proto -> OpenAI chat.completion.chunk dict."""
-    out: dict[str, Any] = {
-        "id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
-        "choices": [{"index": ch.index, "delta": _delta_to_dict(ch.delta), "logprobs": None,
-                     "finish_reason": ch.finish_reason or None} for ch in c.choices],
-    }
-    if c.HasField("usage"):
-        out["usage"] = usage_to_dict(c.usage)
-    if c.system_fingerprint:
-        out["system_fingerprint"] = c.system_fingerprint
-    return out
+def chunk_from_pb(c: pb.ChatCompletionChunk) -> m.Chunk:
+    """Proto -> the typed chat.completion.chunk the facade writes out."""
+    return m.Chunk(id=c.id, created=c.created, model=c.model, choices=[
+        m.ChunkChoice(index=ch.index, delta=_delta_from_pb(ch.delta), finish_reason=ch.finish_reason or None)
+        for ch in c.choices], usage=usage_from_pb(c.usage) if c.HasField("usage") else UNSET,
+        system_fingerprint=c.system_fingerprint or UNSET)

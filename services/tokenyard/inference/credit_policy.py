@@ -11,10 +11,11 @@ from prometheus_client import Counter
 
 from tokenyard.catalog import ModelSpec
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.inference.context import CallContext
+from tokenyard.inference.context import CallContext, request_param
 from tokenyard.inference.estimate import prompt_estimate
 from tokenyard.inference.leases import BalanceLeases
 from tokenyard.metering.events import NANOS_PER_USD
+from tokenyard.protocol.models import ChatRequest
 
 DEFAULT_MAX_TOKENS = 4096
 REFUSALS = Counter("tokenyard_credit_refusals_total", "Requests refused for insufficient credits (402).")
@@ -28,7 +29,7 @@ class Credits(Protocol):
     async def release(self, reservation_id: str) -> int: ...
 
 
-def reservation_nanos(model: ModelSpec, request: dict[str, Any], prompt_tokens: int,
+def reservation_nanos(model: ModelSpec, request: ChatRequest | dict[str, Any], prompt_tokens: int,
                       default_max_tokens: int = DEFAULT_MAX_TOKENS) -> int:
     """Upper bound of a call's cost: prompt tokens x input price + max output tokens x `n` x output price +
     the per-call price, rounded up to the nano-dollar. `prompt_tokens` counts every billed part of the prompt
@@ -36,9 +37,9 @@ def reservation_nanos(model: ModelSpec, request: dict[str, Any], prompt_tokens: 
     max_output_tokens, else `default_max_tokens`; embeddings produce none."""
     completion = 0
     if model.type == "chat":
-        max_out = (request.get("max_completion_tokens") or request.get("max_tokens")
+        max_out = (request_param(request, "max_completion_tokens") or request_param(request, "max_tokens")
                    or model.max_output_tokens or default_max_tokens)
-        n = request.get("n")
+        n = request_param(request, "n")
         completion = int(max_out) * (int(n) if isinstance(n, int) and n > 1 else 1)
     usd: Decimal = model.cost_usd(prompt_tokens, completion) + model.pricing.per_call_usd
     return math.ceil(usd * NANOS_PER_USD)
@@ -94,15 +95,15 @@ def _usd(value: Decimal) -> str:
 
 def quota_message(ctx: CallContext, amount_nanos: int, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> str:
     """The 402's text: what was reserved, why (max output tokens x price), and how to reserve less."""
-    model, req = ctx.model, ctx.request
+    model = ctx.model
     reserved = _usd(Decimal(amount_nanos) / NANOS_PER_USD)
     if model is None:
         return f"Insufficient credits: this request needs {reserved} reserved, more than your balance holds."
-    asked = req.get("max_completion_tokens") or req.get("max_tokens")
+    asked = ctx.param("max_completion_tokens") or ctx.param("max_tokens")
     max_out = asked or model.max_output_tokens or default_max_tokens
     why = ("the request's max_tokens" if asked else "the model's max_output_tokens, as the request sets no "
            "max_tokens" if model.max_output_tokens else "the gateway's default, as the request sets no max_tokens")
-    n = req.get("n") if isinstance(req.get("n"), int) and req["n"] > 1 else 1
+    n = ctx.param("n") if isinstance(ctx.param("n"), int) and ctx.param("n") > 1 else 1
     p = model.pricing
     return (f"Insufficient credits: this request reserves {reserved}, the most it can cost, and your balance "
             f"cannot cover it. The reservation counts up to {max_out} output tokens ({why})"

@@ -70,7 +70,7 @@ class DeploymentPolicy:
             raise GatewayError(ErrorKind.UNAUTHENTICATED, f"This key's deployment is {dep.state}; its keys are revoked")
         if dep.state != READY:
             raise not_ready(dep)
-        model = ctx.request.get("model")
+        model = ctx.param("model")
         if not model:
             raise invalid("`model` is required", "model")
         if model != dep.model:

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from tokenyard.catalog import ModelSpec, Target
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference import fanout
@@ -16,6 +18,7 @@ from tokenyard.inference.context import CallContext
 from tokenyard.inference.retry import RetryPolicy
 from tokenyard.monitoring.metrics import record_fallback, record_retry
 from tokenyard.providers.base import Provider, UpstreamError, UpstreamTarget, log_detail, redact
+from tokenyard.protocol.models import ChatRequest
 from tokenyard.providers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,14 @@ class _Call:
     upstream: UpstreamTarget
     adapter: Provider
     breaker: Guard
-    request: dict[str, Any]
+    request: ChatRequest | dict[str, Any]
+
+
+def _with_model(request: ChatRequest | dict[str, Any], model: str) -> ChatRequest | dict[str, Any]:
+    """A copy of the request naming the upstream's model (the caller's stays as it was, for the next target)."""
+    if isinstance(request, dict):
+        return {**request, "model": model}
+    return msgspec.structs.replace(request, model=model)
 
 
 @dataclass
@@ -97,17 +107,15 @@ class Dispatcher:
         ctx.target = upstream.provider_id
         return _Call(model=model, upstream=upstream, adapter=self._providers.adapter(upstream.spec.kind),
                      breaker=self.breakers.guard(upstream.provider_id, upstream.spec, ctx.account_id),
-                     request={**ctx.request, "model": upstream.upstream_model})
+                     request=_with_model(ctx.request, upstream.upstream_model))
 
     # ----- the loop ---------------------------------------------------------------------------
     async def _run(self, ctx: CallContext, call: Callable[[_Call], Awaitable[Any]]) -> Any:
         assert ctx.model is not None
-        ctx.extras.setdefault("retries", 0)
-        ctx.extras.setdefault("fallbacks", 0)
         last: GatewayError | None = None
         for n, (model, target) in enumerate(self._plan(ctx)):
             if n:
-                ctx.extras["fallbacks"] += 1
+                ctx.fallbacks += 1
                 record_fallback(ctx.requested_model or ctx.model.id, model.id)
                 log.info("request %s: moving on to %s/%s after: %s", ctx.request_id, model.id, target.provider, last)
             try:
@@ -124,7 +132,7 @@ class Dispatcher:
 
     async def _with_retries(self, ctx: CallContext, c: _Call, call: Callable[[_Call], Awaitable[Any]]) -> Any:
         def on_retry(state: Any) -> None:
-            ctx.extras["retries"] += 1
+            ctx.retries += 1
             record_retry(c.upstream.provider_id)
             log.info("request %s: retrying %s after: %s", ctx.request_id, c.upstream.provider_id,
                      state.outcome.exception() if state.outcome else None)
@@ -163,7 +171,7 @@ class Dispatcher:
     def _answered(self, ctx: CallContext, c: _Call) -> None:
         ctx.target = c.upstream.provider_id
         ctx.response_metadata["x-tokenyard-target"] = c.upstream.provider_id
-        ctx.extras["upstream_model"] = c.upstream.upstream_model
+        ctx.upstream_model = c.upstream.upstream_model
         if ctx.model is not None and c.model.id != ctx.model.id:
             ctx.response_metadata["x-tokenyard-fallback-model"] = c.model.id
             ctx.model = c.model  # priced as the model that answered

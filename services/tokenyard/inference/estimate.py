@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+import msgspec
+from msgspec import UNSET
 
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.media_size import media_tokens
+from tokenyard.protocol import models as m
+from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.tokens import count_texts
 
 # Request fields that are options, not prompt content (everything else is counted as JSON text).
@@ -24,7 +27,10 @@ _OPTIONS = frozenset({
     "stop", "logprobs", "top_logprobs", "logit_bias", "store", "metadata", "service_tier", "reasoning_effort",
     "modalities", "verbosity", "safety_identifier", "prompt_cache_key",
 })
-_MESSAGE_TEXT = ("name", "tool_call_id", "reasoning_content", "reasoning", "refusal")
+_CONTENT_FIELDS = ("tools", "tool_choice", "response_format")
+"""Typed fields that carry prompt content (the other typed fields are options)."""
+_JSON = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True)
@@ -45,48 +51,41 @@ class PromptEstimate:
         return min(total, context_window) if context_window else total
 
 
-def _dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return str(value)
+def _media(part: m.ContentPart) -> int | None:
+    """Tokens of a media part (media_size reads the OpenAI part object); None for text."""
+    if isinstance(part, m.ImagePart):
+        image: dict[str, Any] = {"url": part.image_url.url}
+        if part.image_url.detail:
+            image["detail"] = part.image_url.detail
+        return media_tokens({"type": "image_url", "image_url": image})
+    if isinstance(part, m.VideoPart):
+        return media_tokens({"type": "video_url", "video_url": {"url": part.video_url.url}})
+    if isinstance(part, m.AudioPart):
+        return media_tokens({"type": "input_audio", "input_audio": _JSON.decode(part.input_audio)})
+    if isinstance(part, m.FilePart):
+        return media_tokens({"type": "file", "file": _JSON.decode(part.file)})
+    return None
 
 
-def _content(content: Any, texts: list[str]) -> int:
-    """Adds the texts of a message's content to `texts`; returns the tokens of its media parts."""
-    if isinstance(content, str):
-        texts.append(content)
-        return 0
-    media = 0
-    for part in content if isinstance(content, list) else ():
-        if not isinstance(part, dict):
-            continue
-        if part.get("type") in ("text", "refusal"):
-            texts.append(str(part.get("text") or part.get("refusal") or ""))
-            continue
-        tokens = media_tokens(part)
-        if tokens is None:
-            texts.append(_dumps(part))
-        else:
-            media += tokens
-    return media
-
-
-def chat_parts(request: dict[str, Any]) -> tuple[int, int, list[str]]:
+def chat_parts(request: m.ChatRequest) -> tuple[int, int, list[str]]:
     """(framing tokens, media tokens, texts to count) of a chat request."""
     framing, media, texts = 3, 0, []
-    for m in request.get("messages") or ():
-        if not isinstance(m, dict):
-            continue
+    for msg in request.messages:
         framing += 3
-        texts.extend(v for v in (m.get(k) for k in _MESSAGE_TEXT) if isinstance(v, str) and v)
-        media += _content(m.get("content"), texts)
-        for call in m.get("tool_calls") or ():
-            fn = (call.get("function") if isinstance(call, dict) else None) or {}
-            texts.extend(str(fn.get(k) or "") for k in ("name", "arguments"))
-    rest = {k: v for k, v in request.items() if k not in _OPTIONS and v is not None}
+        texts.extend(v for v in (msg.name, msg.tool_call_id, msg.reasoning_content) if isinstance(v, str) and v)
+        if isinstance(msg.content, str):
+            texts.append(msg.content)
+        for part in msg.content if isinstance(msg.content, list) else ():
+            if isinstance(part, m.TextPart):
+                texts.append(part.text)
+            else:
+                media += _media(part) or 0
+        for call in msg.tool_calls or ():
+            texts.extend((call.function.name, call.function.arguments))
+    rest: dict[str, Any] = {k: v for k in _CONTENT_FIELDS if (v := getattr(request, k)) is not UNSET and v is not None}
+    rest.update((k, v) for k, v in request.extra.items() if k not in _OPTIONS)
     if rest:
-        texts.append(_dumps(rest))
+        texts.append(_ENCODER.encode(rest).decode())  # raw JSON written as sent: nothing parsed
     return framing, media, texts
 
 
@@ -102,8 +101,11 @@ def embedding_inputs(request: dict[str, Any]) -> list[str | int]:
     return [x if isinstance(x, str) else len(x) if isinstance(x, list) else 0 for x in raw]
 
 
-async def estimate(request: dict[str, Any], kind: str = "chat") -> PromptEstimate:
-    """The prompt tokens of a chat or embeddings request (long texts are counted off the event loop)."""
+async def estimate(request: m.ChatRequest | dict[str, Any], kind: str = "chat") -> PromptEstimate:
+    """The prompt tokens of a chat (typed) or embeddings (dict) request (long texts are counted off the event
+    loop). A chat given as an OpenAI dict is decoded first."""
+    if isinstance(request, dict) and kind == "chat":
+        request = chat_request_from_dict(request)
     if kind == "embedding":
         items = embedding_inputs(request)
         counted = iter(await count_texts([x for x in items if isinstance(x, str)]))

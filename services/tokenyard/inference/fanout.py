@@ -12,6 +12,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
+from tokenyard.protocol.models import ChatRequest
 from tokenyard.providers.base import Provider, UpstreamTarget
 
 MAX_CONCURRENT = 16
@@ -19,16 +23,16 @@ MAX_CONCURRENT = 16
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
-def choices_wanted(adapter: Provider, request: dict[str, Any]) -> int:
+def choices_wanted(adapter: Provider, request: ChatRequest) -> int:
     """How many single calls to fan out to (1: send the request as is)."""
-    n = request.get("n")
+    n = request.n
     if not isinstance(n, int) or n <= 1 or getattr(adapter, "native_n", False):
         return 1
     return n
 
 
-def _single(request: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in request.items() if k != "n"}
+def _single(request: ChatRequest) -> ChatRequest:
+    return msgspec.structs.replace(request, n=UNSET)
 
 
 def _sum_usage(usages: list[Any]) -> dict[str, int] | None:
@@ -57,7 +61,7 @@ async def _gather(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def chat(adapter: Provider, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+async def chat(adapter: Provider, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
     """One chat.completion with `n` choices."""
     n = choices_wanted(adapter, request)
     if n == 1:
@@ -75,7 +79,7 @@ async def chat(adapter: Provider, target: UpstreamTarget, request: dict[str, Any
     return merged
 
 
-def stream(adapter: Provider, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+def stream(adapter: Provider, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
     """chat.completion.chunk dicts for `n` choices (the adapter's own stream when it takes `n` itself)."""
     n = choices_wanted(adapter, request)
     if n == 1:
@@ -83,7 +87,7 @@ def stream(adapter: Provider, target: UpstreamTarget, request: dict[str, Any]) -
     return _merged_stream(adapter, target, _single(request), n)
 
 
-async def _merged_stream(adapter: Provider, target: UpstreamTarget, single: dict[str, Any], n: int
+async def _merged_stream(adapter: Provider, target: UpstreamTarget, single: ChatRequest, n: int
                          ) -> AsyncIterator[dict[str, Any]]:
     queue: asyncio.Queue[tuple[int, dict[str, Any] | None, BaseException | None]] = asyncio.Queue(maxsize=4 * n)
     gate = asyncio.Semaphore(MAX_CONCURRENT)

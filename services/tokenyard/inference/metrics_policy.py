@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import logging
 
-import orjson
+import msgspec
 
 from tokenyard.inference.context import CallContext
 from tokenyard.logs import REQUEST_ID
 from tokenyard.monitoring import metrics as m
 from tokenyard.monitoring.bound import Children
-from tokenyard.monitoring.upstream import UpstreamClock, start_clock
+from tokenyard.monitoring.upstream import start_clock
 
 log = logging.getLogger("tokenyard.requests")
-_CLOCK_KEY = "metrics.upstream_clock"
 REQUESTS, REQUEST_SECONDS, TTFT_SECONDS = Children(m.REQUESTS), Children(m.REQUEST_SECONDS), Children(m.TTFT_SECONDS)
 OVERHEAD_SECONDS, TOKENS, APP_TOKENS = Children(m.OVERHEAD_SECONDS), Children(m.TOKENS), Children(m.APP_TOKENS)
 COST_USD, APP_REQUESTS, APP_COST_USD = Children(m.COST_USD), Children(m.APP_REQUESTS), Children(m.APP_COST_USD)
@@ -20,7 +19,7 @@ COST_USD, APP_REQUESTS, APP_COST_USD = Children(m.COST_USD), Children(m.APP_REQU
 
 def route_of(ctx: CallContext) -> str:
     """The `route` label: the call kind, with `_stream` for streamed calls."""
-    return f"{ctx.kind}_stream" if ctx.request.get("stream") else ctx.kind
+    return f"{ctx.kind}_stream" if ctx.param("stream") else ctx.kind
 
 
 class MetricsPolicy:
@@ -39,7 +38,7 @@ class MetricsPolicy:
 
     async def admit(self, ctx: CallContext) -> None:
         """Start the request's upstream clock."""
-        ctx.extras[_CLOCK_KEY] = start_clock()
+        ctx.upstream_clock = start_clock()
 
     async def finish(self, ctx: CallContext) -> None:
         """Record the finished call."""
@@ -50,7 +49,7 @@ class MetricsPolicy:
         REQUEST_SECONDS(route, model, provider).observe(total)
         if ctx.first_byte is not None:
             TTFT_SECONDS(model, provider).observe(ctx.ttft_ms() / 1000.0)
-        clock: UpstreamClock | None = ctx.extras.get(_CLOCK_KEY)
+        clock = ctx.upstream_clock
         upstream = clock.seconds if clock is not None else 0.0
         OVERHEAD_SECONDS(route).observe(max(total - upstream, 0.0))
         cost = float(ctx.model.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)) if ctx.model else 0.0
@@ -72,5 +71,5 @@ class MetricsPolicy:
                  "latency_ms": round(total * 1000.0, 2), "upstream_ms": round(upstream * 1000.0, 2),
                  "ttft_ms": round(ctx.ttft_ms(), 2)}
         if self._log_prompts:
-            extra["messages"] = orjson.dumps(ctx.request.get("messages") or []).decode()
+            extra["messages"] = msgspec.json.encode(ctx.param("messages") or []).decode()
         log.info("%s request finished", ctx.kind, extra=extra)

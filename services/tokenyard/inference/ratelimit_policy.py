@@ -12,7 +12,6 @@ from tokenyard.inference.context import CallContext
 from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter
 from tokenyard.inference.estimate import prompt_estimate
 
-_STATE = "rate_limit"
 REJECTIONS = Counter("tokenyard_rate_limit_rejections_total", "Requests refused by a rate limit (429).", ["scope"])
 
 
@@ -37,7 +36,7 @@ def limits_for(ctx: CallContext, default: Limit | None = None) -> list[Limit]:
     p = ctx.principal
     if (p.rpm or p.tpm) and p.key_id:
         out.append(Limit(f"key:{p.key_id}", p.rpm, p.tpm))
-    rpm, tpm = app_limits(ctx.extras.get("app_config"))
+    rpm, tpm = app_limits(ctx.app_config)
     app_id = ctx.app_id or p.app_id
     if (rpm or tpm) and app_id:
         out.append(Limit(f"app:{app_id}", rpm, tpm))
@@ -81,10 +80,10 @@ class RateLimitPolicy:
         if not decision.allowed:
             REJECTIONS.labels("app" if any(lim.scope.startswith("app:") for lim in limits) else "key").inc()
             raise refusal(decision)
-        ctx.extras[_STATE] = (limits, tokens)
+        ctx.rate_limits = (limits, tokens)
 
     async def finish(self, ctx: CallContext) -> None:
-        state = ctx.extras.get(_STATE)
+        state = ctx.rate_limits
         if state is None:
             return
         limits, counted = state

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog
 from tokenyard.errors import ErrorKind, GatewayError, invalid
@@ -19,12 +21,15 @@ from tokenyard.inference.validate import validate_chat
 from tokenyard.metering.events import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
 from tokenyard.metering.sink import UsageSink
 from tokenyard.principal import Principal, bound_key_refused
+from tokenyard.protocol.models import ChatRequest, StreamOptions
+from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_texts
 
 
 class Router:
-    """Turns one OpenAI-format chat request into an upstream call, exactly one usage record per call."""
+    """Turns one typed chat request (or an embeddings dict) into an upstream call, exactly one usage record per
+    call."""
 
     def __init__(self, catalog: Catalog, authenticator: Authenticator, dispatcher: Dispatcher,
                  sink: UsageSink, policies: Sequence[RequestPolicy] = ()) -> None:
@@ -38,20 +43,22 @@ class Router:
         """The caller (from the key cache), e.g. to scope something to its account before `begin`."""
         return await self._auth.authenticate(credential, inference=True)
 
-    async def begin(self, credential: str, request: dict[str, Any], *, app_id: str = "",
+    async def begin(self, credential: str, request: ChatRequest | dict[str, Any], *, app_id: str = "",
                     client_request_id: str = "", kind: str = "chat") -> CallContext:
         """Authenticate and admit a call; returns its context (raises GatewayError when refused).
 
         The call's (and its usage record's) id is always generated here; `client_request_id`, the caller's
         `X-Request-Id`, is only a correlation id (ignored unless 1-128 printable ASCII characters)."""
         principal = await self._auth.authenticate(credential, inference=True)
+        if kind == "chat" and isinstance(request, dict):  # built in code (tests, tools): checked like a body
+            request = chat_request_from_dict(request)
         ctx = CallContext(request_id=new_request_id(), principal=principal, request=request, app_id=app_id,
                           kind=kind, client_request_id=correlation_id(client_request_id))
         for policy in self._policies:
             await policy.prepare(ctx)
         if principal.bound and ctx.explicit_target is None:  # fail closed: only to its own deployment
             raise GatewayError(ErrorKind.PERMISSION_DENIED, bound_key_refused(principal))
-        name = ctx.request.get("model")
+        name = ctx.param("model")
         if not name:
             raise invalid("`model` is required", "model")
         spec = ctx.model if ctx.model is not None else self.catalog.resolve(name)  # deployments set it
@@ -59,7 +66,7 @@ class Router:
             raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"The model `{name}` does not exist", param="model")
         if spec.type != kind:
             raise invalid(f"`{name}` is a {spec.type} model, not a {kind} model", "model")
-        if kind == "chat":
+        if isinstance(ctx.request, ChatRequest):
             validate_chat(ctx.request)
         ctx.model, ctx.requested_model = spec, name
         for policy in self._policies:
@@ -89,8 +96,10 @@ class Router:
 
     async def stream(self, ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
         """Chunks as they arrive; the usage chunk is forwarded only when the client asked for it."""
-        want_usage = bool((ctx.request.get("stream_options") or {}).get("include_usage"))
-        ctx.request = {**ctx.request, "stream": True, "stream_options": {"include_usage": True}}
+        assert isinstance(ctx.request, ChatRequest)
+        want_usage = ctx.request.include_usage
+        ctx.request = msgspec.structs.replace(ctx.request, stream=True,
+                                              stream_options=StreamOptions(include_usage=True))
         produced: list[str] = []
         got_usage = False
         try:

@@ -1,10 +1,12 @@
-"""InferenceService gRPC servicer: proto <-> OpenAI dicts around the Router."""
+"""InferenceService gRPC servicer: proto <-> the typed core around the Router (answers are still dicts)."""
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 
 import grpc
+import msgspec
+from msgspec import UNSET
 
 from tokenyard.errors import invalid
 from tokenyard.grpcutil import credential_from, handles_errors
@@ -41,9 +43,7 @@ class InferenceServicer(PassthroughRpcs, pb_grpc.InferenceServiceServicer):
         return resp
 
     async def _chat(self, credential: str, request: pb.ChatRequest) -> tuple[pb.ChatResponse, dict[str, str]]:
-        body = convert.request_to_dict(request.request)
-        body.pop("stream", None)
-        body.pop("stream_options", None)
+        body = msgspec.structs.replace(convert.request_from_pb(request.request), stream=UNSET, stream_options=UNSET)
         ctx = await self._router.begin(credential, body, app_id=request.app_id,
                                        client_request_id=request.request_id)
         result = await self._router.chat(ctx)
@@ -75,7 +75,7 @@ class InferenceServicer(PassthroughRpcs, pb_grpc.InferenceServiceServicer):
     @handles_errors
     async def StreamChat(self, request: pb.StreamChatRequest, context: grpc.aio.ServicerContext
                          ) -> AsyncIterator[pb.StreamChatResponse]:
-        body = convert.request_to_dict(request.request)
+        body = convert.request_from_pb(request.request)
         ctx = await self._router.begin(credential_from(context), body, app_id=request.app_id,
                                        client_request_id=request.request_id)
         sent_metadata = False

@@ -1,9 +1,16 @@
-"""Semantic checks of an OpenAI chat request dict (types are checked by the wire layer): 400 naming the param."""
+"""Semantic checks of a typed chat request (types are checked by the wire layer): 400 naming the param.
+
+A request that came over gRPC was built from the proto without type checks of its enums (roles, part kinds),
+so those are checked here too."""
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
 from tokenyard.errors import invalid
+from tokenyard.protocol import models as m
 
 _RANGES = {
     "temperature": (0.0, 2.0),
@@ -20,11 +27,11 @@ _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "functio
 _PART_TYPES = {"text", "image_url", "video_url", "input_audio", "file"}
 _FORMATS = ("text", "json_object", "json_schema")
 _CHOICES = ("none", "auto", "required")
+_JSON = msgspec.json.Decoder()
 
 
-def _number(request: dict[str, Any], name: str, lo: float, hi: float) -> None:
-    value = request.get(name)
-    if value is None:
+def _number(name: str, value: Any, lo: float, hi: float) -> None:
+    if value is None or value is UNSET:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise invalid(f"`{name}` must be a number", name)
@@ -32,55 +39,64 @@ def _number(request: dict[str, Any], name: str, lo: float, hi: float) -> None:
         raise invalid(f"`{name}` must be between {lo} and {hi}, got {value}", name)
 
 
-def _media_url(part: dict[str, Any], param: str) -> None:
-    holder = part.get(part["type"])
-    url = holder if isinstance(holder, str) else (holder or {}).get("url") if isinstance(holder, dict) else None
-    where = f"{param}.{part['type']}.url"
-    if not isinstance(url, str) or not url:
+def _media_url(kind: str, url: str, param: str) -> None:
+    where = f"{param}.{kind}.url"
+    if not url:
         raise invalid(f"{where} is required", where)
     if not (url.startswith(("http://", "https://", "gs://")) or url.startswith("data:") and ";base64," in url):
         raise invalid(f"{where} must be an http(s) URL or a base64 data: URI", where)
 
 
-def _content(m: dict[str, Any], i: int) -> None:
-    content, param = m.get("content"), f"messages[{i}].content"
+def _content(msg: m.Message, i: int) -> None:
+    content, param = msg.content, f"messages[{i}].content"
     if content is None:
-        if m["role"] == "assistant" and m.get("tool_calls"):
+        if msg.role == "assistant" and msg.tool_calls:
             return
-        if m["role"] in ("user", "system", "developer", "tool"):
-            raise invalid(f"{param} is required for {m['role']} messages", param)
+        if msg.role in ("user", "system", "developer", "tool"):
+            raise invalid(f"{param} is required for {msg.role} messages", param)
         return
     if isinstance(content, str):
         return
-    if not isinstance(content, list) or not content:
+    if not content:
         raise invalid(f"{param} must be a string or a non-empty array of content parts", param)
     for j, part in enumerate(content):
         where = f"{param}[{j}]"
-        if not isinstance(part, dict) or part.get("type") not in _PART_TYPES:
+        if isinstance(part, m.ImagePart):
+            _media_url("image_url", part.image_url.url, where)
+        elif isinstance(part, m.VideoPart):
+            _media_url("video_url", part.video_url.url, where)
+        elif not isinstance(part, (m.TextPart, m.AudioPart, m.FilePart)):
             raise invalid(f"{where}.type must be one of {sorted(_PART_TYPES)}", f"{where}.type")
-        if part["type"] in ("image_url", "video_url"):
-            _media_url(part, where)
 
 
-def _messages(messages: Any) -> None:
-    if not isinstance(messages, list) or not messages:
+def _messages(messages: list[m.Message]) -> None:
+    if not messages:
         raise invalid("`messages` must be a non-empty array", "messages")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in _ROLES:
+    for i, msg in enumerate(messages):
+        if msg.role not in _ROLES:
             raise invalid(f"messages[{i}].role must be one of {sorted(_ROLES)}", f"messages[{i}].role")
-        if m["role"] == "tool" and not m.get("tool_call_id"):
+        if msg.role == "tool" and not msg.tool_call_id:
             raise invalid(f"messages[{i}].tool_call_id is required for tool messages", f"messages[{i}].tool_call_id")
-        _content(m, i)
+        _content(msg, i)
 
 
-def _tools(request: dict[str, Any]) -> None:
+def _raw(value: Any, param: str) -> Any:
+    """The value of a raw JSON field (a small document: tool_choice, response_format), None when absent."""
+    if value is UNSET or value is None:
+        return None
+    try:
+        return _JSON.decode(value)
+    except msgspec.DecodeError:
+        raise invalid(f"'{param}' is not valid JSON", param) from None
+
+
+def _tools(req: m.ChatRequest) -> None:
     names = set()
-    for i, tool in enumerate(request.get("tools") or ()):
-        name = (tool.get("function") or {}).get("name")
-        if not name:
+    for i, tool in enumerate(req.tools or ()):
+        if not tool.function.name:
             raise invalid(f"tools[{i}].function.name is required", f"tools[{i}].function.name")
-        names.add(name)
-    choice = request.get("tool_choice")
+        names.add(tool.function.name)
+    choice = _raw(req.tool_choice, "tool_choice")
     if choice is None:
         return
     if isinstance(choice, str):
@@ -105,15 +121,14 @@ def _response_format(fmt: Any) -> None:
         raise invalid("`response_format.json_schema.name` is required", "response_format.json_schema.name")
 
 
-def validate_chat(request: dict[str, Any]) -> None:
+def validate_chat(req: m.ChatRequest) -> None:
     """Raise a 400 naming the parameter for values no upstream would accept."""
-    _messages(request.get("messages"))
+    _messages(req.messages)
     for name, (lo, hi) in _RANGES.items():
-        _number(request, name, lo, hi)
-    stop = request.get("stop")
-    if isinstance(stop, list) and len(stop) > 4:
+        _number(name, getattr(req, name), lo, hi)
+    if isinstance(req.stop, list) and len(req.stop) > 4:
         raise invalid("`stop` takes at most 4 sequences", "stop")
-    _tools(request)
-    _response_format(request.get("response_format"))
-    if request.get("stream_options") and not request.get("stream"):
+    _tools(req)
+    _response_format(_raw(req.response_format, "response_format"))
+    if req.stream_options and not req.stream:
         raise invalid("`stream_options` is only allowed when `stream` is true", "stream_options")

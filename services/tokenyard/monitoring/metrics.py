@@ -48,6 +48,9 @@ RETRIES = Counter("tokenyard_retries_total", "Upstream retries (attempts after t
 FALLBACKS = Counter("tokenyard_fallbacks_total", "Requests moved to a fallback model.", ["model", "fallback"])
 CIRCUIT_STATE = Gauge("tokenyard_circuit_state", "Circuit breaker per provider: 0 closed, 1 half-open, 2 open.",
                       ["provider"])
+TOKENIZED_CHARS = Counter("tokenyard_tokenizer_chars_total",
+                          "Characters run through the local tokenizer (prompt estimates, local usage counts): "
+                          "a request's prompt is counted once, whatever uses it.")
 REJECTIONS = Counter("tokenyard_rejections_total",
                      "Requests refused by a limit, counted once where refused (rate_limit, credits).", ["reason"])
 ERRORS = Counter("tokenyard_errors_total", "Errors returned by gRPC services, by ErrorInfo reason.",

@@ -1,6 +1,6 @@
 """The one small Protocol every provider adapter implements, and the errors adapters raise.
 
-Adapters only translate between OpenAI-format dicts and their provider's wire format. Routing,
+Adapters only translate between the typed core (answers: OpenAI-format dicts) and their provider's wire format. Routing,
 retries, fallbacks and circuit breaking live in the Router and are the same for every provider.
 """
 from __future__ import annotations
@@ -15,6 +15,8 @@ import httpx
 
 from tokenyard.catalog import ProviderSpec
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.openai_chat import request_to_dict
 
 
 @dataclass(frozen=True)
@@ -113,18 +115,24 @@ def with_request_id(exc: BaseException, headers: httpx.Headers) -> None:
             exc.args = (exc.message,)
 
 
+def openai_dict(request: ChatRequest | dict[str, Any]) -> dict[str, Any]:
+    """The request as an OpenAI-format dict, for an adapter that translates it to another wire: its raw JSON
+    parts (tool schemas, response_format, ...) are parsed here, once, in that adapter's call."""
+    return request if isinstance(request, dict) else request_to_dict(request)
+
+
 class Provider(Protocol):
-    """One provider kind. Requests and results are OpenAI-format dicts; `request["model"]` is already the
-    upstream model name. Streams yield chat.completion.chunk dicts and end with a chunk carrying `usage`
-    whenever the upstream reports it."""
+    """One provider kind. Chat requests are the typed core (`ChatRequest`, `model` already the upstream model
+    name); results are OpenAI-format dicts. Streams yield chat.completion.chunk dicts and end with a chunk
+    carrying `usage` whenever the upstream reports it. Embeddings requests are OpenAI dicts."""
 
     kind: str
 
-    async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
         """A chat.completion dict."""
         ...
 
-    def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
         """chat.completion.chunk dicts as they arrive."""
         ...
 

@@ -15,7 +15,8 @@ import orjson
 from httpx_sse import ServerSentEvent
 
 from tokenyard.errors import ErrorKind, invalid
-from tokenyard.providers.base import UpstreamError, UpstreamTarget, status_error
+from tokenyard.protocol.models import ChatRequest
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error
 from tokenyard.providers.gemini_wire import finish_of, from_gemini, to_gemini, tool_call_of, usage_of
 from tokenyard.providers.transport import error_message, join_url, loads, open_sse, post_json
 from tokenyard.tokens import count_texts
@@ -114,8 +115,9 @@ class GeminiProvider:
         model = model.removeprefix("models/")
         return join_url(target.spec.base_url, f"{version}/models/{model}:{action}")
 
-    async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
         """One generateContent call, translated both ways."""
+        request = openai_dict(request)
         url = self._url(target, request["model"], "generateContent")
         result = await post_json(self._http, url, to_gemini(request), **self._call(target))
         if not isinstance(result, dict):
@@ -123,8 +125,9 @@ class GeminiProvider:
                                 retryable=True)
         return from_gemini(result, request["model"])
 
-    async def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
         """streamGenerateContent?alt=sse, each event translated as it arrives; usage last."""
+        request = openai_dict(request)
         url = self._url(target, request["model"], "streamGenerateContent") + "?alt=sse"
         state = _StreamTranslator(request["model"])
         async with open_sse(self._http, url, to_gemini(request), **self._call(target)) as events:

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from tokenyard.errors import ErrorKind
-from tokenyard.providers.base import UpstreamError, UpstreamTarget
+from tokenyard.protocol.models import ChatRequest
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict
 from tokenyard.tokens import (OFFLOAD_CHARS, count_messages, count_text, decode_prefix, encode_text,
                               message_text, off_loop)
 
@@ -63,16 +64,18 @@ class LocalProvider:
         size = sum(len(message_text(m)) for m in request.get("messages") or ())
         return self._reply(request) if size <= OFFLOAD_CHARS else await off_loop(self._reply, request)
 
-    async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
         """One completion."""
+        request = openai_dict(request)
         text, finish, usage = await self._answer_of(request)
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
                 "model": request.get("model"), "usage": usage,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": finish}]}
 
-    async def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
         """A word per chunk, then a finish chunk and a usage chunk."""
+        request = openai_dict(request)
         text, finish, usage = await self._answer_of(request)
         base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": request.get("model")}

@@ -6,14 +6,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgspec
 import orjson
+from msgspec import UNSET
 
 from tokenyard.errors import ErrorKind
+from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.openai_chat import encode_request
 from tokenyard.providers.base import UpstreamError, UpstreamTarget, status_error
 from tokenyard.providers.transport import bearer, error_message, join_url, loads, open_sse, post_json
 
 _CONTEXT = re.compile(r"context[_ ]length|maximum context|context window|too many tokens|prompt is too long", re.IGNORECASE)
 _STREAM_KEYS = ("stream", "stream_options")
+_STREAMED = {"stream": True, "stream_options": {"include_usage": True}}
 
 
 def is_context_error(message: str, err: dict[str, Any]) -> bool:
@@ -44,9 +49,14 @@ class OpenAIProvider:
         return {"headers": self._headers(target), "spec": target.spec, "provider": target.provider_id,
                 "on_error": self.map_error}
 
-    async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
-        """One chat.completion, as the upstream sent it."""
-        body = {k: v for k, v in request.items() if k not in _STREAM_KEYS}
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
+        """One chat.completion, as the upstream sent it. The request is written out as the client sent it: raw
+        JSON parts (tool schemas, unknown fields, ...) byte for byte, never parsed."""
+        body: dict[str, Any] | bytes
+        if isinstance(request, dict):
+            body = {k: v for k, v in request.items() if k not in _STREAM_KEYS}
+        else:
+            body = encode_request(msgspec.structs.replace(request, stream=UNSET, stream_options=UNSET))
         url = join_url(target.spec.base_url, "chat/completions")
         result = await post_json(self._http, url, body, **self._call(target))
         if not isinstance(result, dict) or not isinstance(result.get("choices"), list):
@@ -54,9 +64,13 @@ class OpenAIProvider:
                                 retryable=True)
         return result
 
-    async def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
         """The upstream's chunks, one by one, usage included (stream_options.include_usage is always asked)."""
-        body = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        body: dict[str, Any] | bytes
+        if isinstance(request, dict):
+            body = {**request, **_STREAMED}
+        else:
+            body = encode_request(request, **_STREAMED)
         url = join_url(target.spec.base_url, "chat/completions")
         async with open_sse(self._http, url, body, **self._call(target)) as events:
             async for event in events:

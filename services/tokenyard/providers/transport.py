@@ -62,11 +62,16 @@ def error_message(body: bytes, fallback: str) -> tuple[str, dict[str, Any]]:
     return fallback, {}
 
 
-async def post_json(http: httpx.AsyncClient, url: str, body: dict[str, Any], *, headers: dict[str, str],
+def _json(body: dict[str, Any] | bytes) -> bytes:
+    return body if isinstance(body, bytes) else orjson.dumps(body)
+
+
+async def post_json(http: httpx.AsyncClient, url: str, body: dict[str, Any] | bytes, *, headers: dict[str, str],
                     spec: ProviderSpec, provider: str, on_error: ErrorMapper) -> Any:
-    """POST JSON and return the parsed JSON answer; HTTP errors go through the adapter's `map_error`."""
+    """POST JSON (a dict, or bytes already encoded) and return the parsed JSON answer; HTTP errors go through
+    the adapter's `map_error`."""
     try:
-        resp = await http.post(url, content=orjson.dumps(body), headers={**headers, "content-type":
+        resp = await http.post(url, content=_json(body), headers={**headers, "content-type":
                                "application/json"}, timeout=timeout_of(spec))
     except httpx.TransportError as exc:
         raise transport_error(exc, provider) from None
@@ -76,11 +81,11 @@ async def post_json(http: httpx.AsyncClient, url: str, body: dict[str, Any], *, 
 
 
 @contextlib.asynccontextmanager
-async def open_sse(http: httpx.AsyncClient, url: str, body: dict[str, Any], *, headers: dict[str, str],
+async def open_sse(http: httpx.AsyncClient, url: str, body: dict[str, Any] | bytes, *, headers: dict[str, str],
                    spec: ProviderSpec, provider: str, on_error: ErrorMapper
                    ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
     """POST JSON and iterate the Server-Sent Events of the answer; closing the context cancels the request."""
-    request = http.build_request("POST", url, content=orjson.dumps(body), timeout=timeout_of(spec),
+    request = http.build_request("POST", url, content=_json(body), timeout=timeout_of(spec),
                                  headers={**headers, "content-type": "application/json",
                                           "accept": "text/event-stream"})
     try:

@@ -1,7 +1,10 @@
-"""OpenAI chat dicts survive the trip through the inference protos unchanged."""
+"""OpenAI chat requests and answers survive the trip through the inference protos unchanged."""
 from __future__ import annotations
 
+import orjson
+
 from tokenyard.inference import convert
+from tokenyard.protocol.openai_chat import encode_chunk, encode_completion
 
 REQUEST = {
     "model": "openai/gpt-4o",
@@ -32,7 +35,7 @@ def test_request_round_trip_is_lossless() -> None:
 
 
 def test_single_stop_string_becomes_a_list() -> None:
-    d = convert.request_to_dict(convert.request_to_pb({"model": "m", "messages": [], "stop": "x"}))
+    d = convert.request_to_dict(convert.request_to_pb({"model": "m", "messages": [{"role": "user", "content": "x"}], "stop": "x"}))
     assert d["stop"] == ["x"]
 
 
@@ -42,7 +45,7 @@ def test_completion_round_trip() -> None:
              {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
              "logprobs": None, "finish_reason": "tool_calls"}],
          "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
-    assert convert.completion_to_dict(convert.completion_to_pb(c)) == c
+    assert orjson.loads(encode_completion(convert.completion_from_pb(convert.completion_to_pb(c)))) == c
 
 
 def test_chunk_round_trip_keeps_tool_call_argument_pieces() -> None:
@@ -56,4 +59,4 @@ def test_chunk_round_trip_keeps_tool_call_argument_pieces() -> None:
     usage = {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [],
              "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}
     for chunk in (first, piece, usage):
-        assert convert.chunk_to_dict(convert.chunk_to_pb(chunk)) == chunk
+        assert orjson.loads(encode_chunk(convert.chunk_from_pb(convert.chunk_to_pb(chunk)))) == chunk

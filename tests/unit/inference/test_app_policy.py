@@ -7,7 +7,7 @@ import pytest
 from tokenyard.catalog import load_catalog
 from tokenyard.config.model import AppConfig, AppInfo, AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.inference.app_policy import APP_CONFIG, AppPolicy
+from tokenyard.inference.app_policy import AppPolicy
 from tokenyard.inference.context import CallContext
 from tokenyard.principal import USER_SCOPES, Principal, PrincipalKind
 
@@ -48,7 +48,7 @@ MSG = [{"role": "user", "content": "hi"}]
 async def test_app_route_fills_default_model_and_max_tokens_and_exposes_limits() -> None:
     ctx = await run(ALICE, {"messages": MSG})
     assert ctx.request["model"] == "local/echo" and ctx.request["max_tokens"] == 100
-    assert ctx.extras[APP_CONFIG].rpm == 7
+    assert ctx.app_config.rpm == 7
 
 
 async def test_max_tokens_above_cap_is_400_naming_it_and_below_is_kept() -> None:
@@ -77,7 +77,7 @@ async def test_app_keys_only_reach_their_own_app_routes() -> None:
 
 async def test_app_less_route_needs_ai_gateway_and_applies_no_config() -> None:
     ctx = await run(ALICE, {"model": "openai/gpt-4o", "messages": MSG, "max_tokens": 5000}, "")
-    assert ctx.request["max_tokens"] == 5000 and APP_CONFIG not in ctx.extras
+    assert ctx.request["max_tokens"] == 5000 and ctx.app_config is None
     assert (await refused(NO_GATEWAY, {"model": "local/echo", "messages": MSG}, "")).kind \
         is ErrorKind.PERMISSION_DENIED
 

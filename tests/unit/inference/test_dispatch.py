@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.catalog import Catalog, ConfigFile
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.circuit import Breakers, CircuitBreaker
@@ -103,7 +104,7 @@ def setup() -> tuple[Dispatcher, Scripted, list[float], Clock]:
 def ctx_for(dispatcher: Dispatcher, model: str = "m", account: str = "acc") -> CallContext:
     spec = dispatcher._providers.catalog.models[model]
     return CallContext(request_id="r1", principal=Principal(account_id=account, kind="user"),
-                       request={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+                       request=chat_request_from_dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
                        model=spec, requested_model=model)
 
 
@@ -113,7 +114,7 @@ async def test_retries_with_exponential_backoff_then_answers(setup: Any) -> None
     ctx = ctx_for(dispatcher)
     result = await dispatcher.chat(ctx)
     assert result["choices"][0]["message"]["content"] == "ok from a"
-    assert adapter.calls == ["a", "a", "a"] and ctx.extras["retries"] == 2 and ctx.extras["fallbacks"] == 0
+    assert adapter.calls == ["a", "a", "a"] and ctx.retries == 2 and ctx.fallbacks == 0
     assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 1.5
     assert ctx.target == "a" and ctx.response_metadata["x-tokenyard-target"] == "a"
 
@@ -142,7 +143,7 @@ async def test_fallbacks_in_order_and_target_names_who_answered(setup: Any) -> N
     result = await dispatcher.chat(ctx)
     assert result["choices"][0]["message"]["content"] == "ok from c"
     assert adapter.calls == ["a", "a", "a", "b", "c"]
-    assert ctx.target == "c" and ctx.extras["fallbacks"] == 2
+    assert ctx.target == "c" and ctx.fallbacks == 2
     assert ctx.model is not None and ctx.model.id == "f2"
     assert ctx.response_metadata["x-tokenyard-fallback-model"] == "f2"
 
@@ -184,7 +185,7 @@ async def test_stream_retries_only_before_the_first_chunk(setup: Any) -> None:
     adapter.script["a"] = [err500(), "one two three"]
     ctx = ctx_for(dispatcher)
     words = [c["choices"][0]["delta"]["content"] async for c in dispatcher.stream(ctx)]
-    assert words == ["one", "two", "three", "from", "a"] and ctx.extras["retries"] == 1
+    assert words == ["one", "two", "three", "from", "a"] and ctx.retries == 1
 
 
 async def test_stream_failing_after_the_first_chunk_is_not_retried() -> None:

@@ -6,16 +6,18 @@ from typing import Any
 import pytest
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.validate import validate_chat
+from tokenyard.protocol.openai_chat import chat_request_from_dict
 
 TOOLS = [{"type": "function", "function": {"name": "calc"}}]
 
 
-def req(**over: Any) -> dict[str, Any]:
-    return {"model": "m", "messages": [{"role": "user", "content": "hi"}], **over}
+def check(**over: Any) -> None:
+    """Decode (the wire layer's type checks) and validate a request, as the Router sees it."""
+    validate_chat(chat_request_from_dict({"model": "m", "messages": [{"role": "user", "content": "hi"}], **over}))
 
 
 def test_a_full_request_passes() -> None:
-    validate_chat(req(temperature=2, top_p=0, max_tokens=1, max_completion_tokens=5, n=2, seed=-1, stop=["a"] * 4,
+    check(temperature=2, top_p=0, max_tokens=1, max_completion_tokens=5, n=2, seed=-1, stop=["a"] * 4,
                       tools=TOOLS, tool_choice={"type": "function", "function": {"name": "calc"}},
                       response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
                       stream=True, stream_options={"include_usage": True}, user="u", top_logprobs=3,
@@ -24,8 +26,8 @@ def test_a_full_request_passes() -> None:
                           {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"}},
                           {"type": "image_url", "image_url": {"url": "https://e.com/a.png"}},
                           {"type": "video_url", "video_url": {"url": "https://e.com/a.mp4"}}]},
-                          {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "function": {}}]},
-                          {"role": "tool", "tool_call_id": "c", "content": "1"}]))
+                          {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "{}"}}]},
+                          {"role": "tool", "tool_call_id": "c", "content": "1"}])
 
 
 @pytest.mark.parametrize("over,param", [
@@ -58,5 +60,5 @@ def test_a_full_request_passes() -> None:
 ])
 def test_bad_values_are_400_naming_the_param(over: dict[str, Any], param: str) -> None:
     with pytest.raises(GatewayError) as err:
-        validate_chat(req(**over))
+        check(**over)
     assert err.value.kind == ErrorKind.INVALID_REQUEST and err.value.param == param

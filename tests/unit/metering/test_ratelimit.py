@@ -24,7 +24,7 @@ def _ctx(rpm: int = 0, tpm: int = 0, app_config: object = None, app_id: str = ""
                       request={"model": "local/echo", "messages": [{"role": "user", "content": "hello world"}]})
     ctx.model = load_catalog().resolve("local/echo")
     if app_config is not None:
-        ctx.extras["app_config"] = app_config
+        ctx.app_config = app_config
     return ctx
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.catalog import ProviderSpec, Timeouts
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.providers.anthropic import AnthropicProvider
@@ -85,7 +86,24 @@ async def env(kind: tuple[Kind, FakeServer]) -> AsyncIterator[tuple[Kind, FakeSe
     spec = ProviderSpec(kind=k.name, base_url=server.url + k.base_path, api_key_env="X",
                         timeouts=Timeouts(connect=2, first_byte=1.0, total=10))
     async with httpx.AsyncClient() as http:
-        yield k, server, k.adapter(http), UpstreamTarget(k.name, spec, "model-x", api_key=KEY)
+        yield k, server, Typed(k.adapter(http)), UpstreamTarget(k.name, spec, "model-x", api_key=KEY)
+
+
+class Typed:
+    """The adapter as the Dispatcher calls it: chat requests are the typed core (written here as OpenAI dicts,
+    decoded with the facade's own decoder first)."""
+
+    def __init__(self, adapter: Any) -> None:
+        self._adapter = adapter
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._adapter, name)
+
+    async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
+        return await self._adapter.chat(target, chat_request_from_dict(request))
+
+    def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        return self._adapter.stream(target, chat_request_from_dict(request))
 
 
 def chat(text: str = "hello there", **extra: Any) -> dict[str, Any]:

@@ -30,8 +30,8 @@ class ContentPart(_message.Message):
     text: str
     image_url: ImageUrl
     video_url: VideoUrl
-    other_json: str
-    def __init__(self, text: _Optional[str] = ..., image_url: _Optional[_Union[ImageUrl, _Mapping]] = ..., video_url: _Optional[_Union[VideoUrl, _Mapping]] = ..., other_json: _Optional[str] = ...) -> None: ...
+    other_json: bytes
+    def __init__(self, text: _Optional[str] = ..., image_url: _Optional[_Union[ImageUrl, _Mapping]] = ..., video_url: _Optional[_Union[VideoUrl, _Mapping]] = ..., other_json: _Optional[bytes] = ...) -> None: ...
 
 class ToolCall(_message.Message):
     __slots__ = ("id", "type", "name", "arguments")
@@ -75,12 +75,19 @@ class Tool(_message.Message):
     type: str
     name: str
     description: str
-    parameters_json: str
+    parameters_json: bytes
     strict: bool
-    def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json: _Optional[str] = ..., strict: _Optional[bool] = ...) -> None: ...
+    def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json: _Optional[bytes] = ..., strict: _Optional[bool] = ...) -> None: ...
 
 class ChatCompletionRequest(_message.Message):
-    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed", "response_format_json", "tools", "tool_choice_json", "stream", "include_usage", "user", "extra_json", "presence_penalty", "frequency_penalty", "parallel_tool_calls")
+    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed", "response_format_json", "tools", "tool_choice_json", "stream", "include_usage", "user", "extra", "presence_penalty", "frequency_penalty", "parallel_tool_calls")
+    class ExtraEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
@@ -96,7 +103,7 @@ class ChatCompletionRequest(_message.Message):
     STREAM_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_USAGE_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
-    EXTRA_JSON_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_PENALTY_FIELD_NUMBER: _ClassVar[int]
     PARALLEL_TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
@@ -109,17 +116,17 @@ class ChatCompletionRequest(_message.Message):
     stop: _containers.RepeatedScalarFieldContainer[str]
     n: int
     seed: int
-    response_format_json: str
+    response_format_json: bytes
     tools: _containers.RepeatedCompositeFieldContainer[Tool]
-    tool_choice_json: str
+    tool_choice_json: bytes
     stream: bool
     include_usage: bool
     user: str
-    extra_json: str
+    extra: _containers.ScalarMap[str, bytes]
     presence_penalty: float
     frequency_penalty: float
     parallel_tool_calls: bool
-    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ..., seed: _Optional[int] = ..., response_format_json: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice_json: _Optional[str] = ..., stream: _Optional[bool] = ..., include_usage: _Optional[bool] = ..., user: _Optional[str] = ..., extra_json: _Optional[str] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., parallel_tool_calls: _Optional[bool] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ..., seed: _Optional[int] = ..., response_format_json: _Optional[bytes] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice_json: _Optional[bytes] = ..., stream: _Optional[bool] = ..., include_usage: _Optional[bool] = ..., user: _Optional[str] = ..., extra: _Optional[_Mapping[str, bytes]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., parallel_tool_calls: _Optional[bool] = ...) -> None: ...
 
 class Choice(_message.Message):
     __slots__ = ("index", "message", "finish_reason")
