@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tokenyard import __version__
-from tokenyard.metering.sink import UsageSink
+from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.monitoring import tracing
 from tokenyard.settings import Settings
 from tokenyard_http import errors

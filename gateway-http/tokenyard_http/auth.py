@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.metering.events import correlation_id
+from tokenyard.common.usage import correlation_id
 
 
 def credential(request: Request) -> str:

@@ -11,8 +11,8 @@ import grpc
 import httpx
 
 from tokenyard.auth.bootstrap import AdminKeyNotice, bootstrap_admin_key
-from tokenyard.auth.cache import CachedAuthenticator
-from tokenyard.auth.client import AuthClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.auth import AuthClient
 from tokenyard.auth.servicer import AuthServicer, registrar as auth_registrar
 from tokenyard.auth.service import AuthService, account_exists
 from tokenyard.catalog import Catalog, load_catalog
@@ -32,7 +32,7 @@ from tokenyard.inference.service import Router
 from tokenyard.inference.credit_policy import CreditPolicy
 from tokenyard.inference.ratelimit_policy import RateLimitPolicy
 from tokenyard.metering.access import ConfigAppOwners
-from tokenyard.metering.client import MeteringClient
+from tokenyard.clients.metering import MeteringClient
 from tokenyard.metering.servicer import MeteringServicer, registrar as metering_registrar
 from tokenyard.metering.wiring import UNLIMITED_ACCOUNTS, build_limiter, build_metering, build_sink, start_sweeper
 from tokenyard.monitoring import tracing

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from tokenyard.auth.cache import CachedAuthenticator
+from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.catalog import Catalog, ConfigFile
 from tokenyard.embeddings.client import EmbeddingsClient
 from tokenyard.embeddings.local_provider import LocalEmbeddingProvider
@@ -22,8 +22,8 @@ from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import channel, create_server
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.service import Router
-from tokenyard.metering.events import UsageEvent
-from tokenyard.metering.sink import UsageSink
+from tokenyard.common.usage import UsageEvent
+from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.principal import Principal, PrincipalKind
 from tokenyard.providers.registry import ProviderRegistry
 from tokenyard.tokens import count_text

@@ -10,8 +10,8 @@ from pathlib import Path
 import grpc
 import pytest
 from sqlalchemy import text
-from tokenyard.auth.cache import CachedAuthenticator
-from tokenyard.auth.client import AuthClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.auth import AuthClient
 from tokenyard.auth.keygen import hash_secret
 from tokenyard.auth.platform_jwt import JwtVerifier
 from tokenyard.auth.revocations import RevocationFeed, revocations_after

@@ -5,7 +5,7 @@ import grpc
 import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
-from tokenyard.metering.convert import parse_usd
+from tokenyard.common.usage import parse_usd
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 
 from tokenyard_http.auth import metadata

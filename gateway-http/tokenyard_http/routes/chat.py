@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from tokenyard.errors import GatewayError, invalid
 from tokenyard.inference import convert
-from tokenyard.inference.idempotency import REPLAYED, check_key
+from tokenyard.common.idempotency import REPLAYED, check_key
 from tokenyard.inference.v1 import inference_service_pb2 as pb
 from tokenyard.telemetry import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata

@@ -13,7 +13,7 @@ from tokenyard.chats import convert
 from tokenyard.chats.v1 import chats_service_pb2 as pb
 from tokenyard.errors import GatewayError
 from tokenyard.inference import convert as chat_convert
-from tokenyard.metering.events import correlation_id
+from tokenyard.common.usage import correlation_id
 from tokenyard.telemetry import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Query, Request
-from tokenyard.auth.convert import from_ts, ts
+from tokenyard.common.time import from_ts, ts
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 
 from tokenyard_http.auth import metadata

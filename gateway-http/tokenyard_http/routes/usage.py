@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 from tokenyard.common.v1 import common_pb2
 from tokenyard.errors import GatewayError
-from tokenyard.metering.access import date_range
+from tokenyard.common.time import date_range
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 
 from tokenyard_http.auth import metadata

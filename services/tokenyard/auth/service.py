@@ -8,10 +8,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.keygen import display_prefix, hash_secret, looks_like_jwt, new_id, new_secret
+from tokenyard.auth.keygen import display_prefix, hash_secret, looks_like_jwt, new_secret
+from tokenyard.common.ids import new_id
 from tokenyard.auth.platform_jwt import ADMIN_CLAIM, JwtVerifier
 from tokenyard.auth.revocations import add_revocation, mark_revoked, revoke_descendants
 from tokenyard.auth.tables import Account, ApiKey
+from tokenyard.common.rules import ADMIN_ACCOUNT
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.paging import newest_first, older_than, valid_id
 from tokenyard.principal import SCOPES, USER_SCOPES, Principal, PrincipalKind
@@ -20,7 +22,6 @@ from tokenyard.storage.types import utcnow
 AppOwner = Callable[[str], Awaitable[str | None]]
 """`app_owner(app_id)`: the account owning an app, None when there is no such app."""
 
-ADMIN_ACCOUNT = "admin"
 ADMIN_KEY_ID = "key_admin"
 RESERVED_SUBJECTS = frozenset({ADMIN_ACCOUNT})
 """Account ids a JWT may claim only with the admin claim (compared case-insensitively): `sub: "admin"` is the

@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from tokenyard.auth.cache import Authenticator
-from tokenyard.auth.convert import from_ts, key_to_pb, principal_to_pb
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.auth.convert import key_to_pb, principal_to_pb
+from tokenyard.common.time import from_ts
 from tokenyard.auth.revocations import RevocationFeed
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.v1 import auth_service_pb2 as pb

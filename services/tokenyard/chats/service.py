@@ -5,7 +5,7 @@ from typing import Any
 
 import orjson
 
-from tokenyard.auth.cache import Authenticator
+from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.catalog import Catalog
 from tokenyard.chats.history import message_from_row
 from tokenyard.chats.model import ChatModel

@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.cache import Authenticator
+from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.catalog import Catalog
 from tokenyard.chats.model import RouterModel
 from tokenyard.chats.service import ChatAppService

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.keygen import new_id
+from tokenyard.common.ids import new_id
 from tokenyard.auth.revocations import revoke_app_keys
 from tokenyard.catalog import Catalog
+from tokenyard.common.rules import can_access
 from tokenyard.config.changes import add_change
 from tokenyard.config.model import AppConfig, AppInfo, AppSnapshot, validate_config
 from tokenyard.config.tables import AppConfigRow, AppRow
@@ -43,13 +44,6 @@ def _not_found(app_id: str) -> GatewayError:
 def _need_apps_scope(caller: Principal) -> None:
     if not caller.has("apps:write"):
         raise GatewayError(ErrorKind.PERMISSION_DENIED, "managing apps needs the apps:write scope")
-
-
-def can_access(caller: Principal, app: AppInfo) -> bool:
-    """Owners and admins reach an app; an app key only its own app."""
-    if caller.app_id and caller.app_id != app.id:
-        return False
-    return caller.is_admin or app.owner == caller.account_id
 
 
 class ConfigService:

@@ -9,12 +9,13 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.auth.service import AuthService
-from tokenyard.deployments.client import DeploymentClient
+from tokenyard.clients.deployments import DeploymentClient
 from tokenyard.deployments.health import HealthChecker
-from tokenyard.deployments.keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssuer
+from tokenyard.clients.auth_keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssuer
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.egress import EgressGuard
-from tokenyard.inference.deployment_policy import DeploymentCache, DeploymentPolicy
+from tokenyard.inference.deployment_policy import DeploymentPolicy
+from tokenyard.clients.deployments import DeploymentCache
 from tokenyard.secretbox import box_for
 from tokenyard.settings import Settings
 

@@ -13,7 +13,7 @@ from tokenyard.catalog import ModelSpec
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.estimate import prompt_estimate
-from tokenyard.metering.events import NANOS_PER_USD
+from tokenyard.common.usage import NANOS_PER_USD
 
 DEFAULT_MAX_TOKENS = 4096
 REFUSALS = Counter("tokenyard_credit_refusals_total", "Requests refused for insufficient credits (402).")

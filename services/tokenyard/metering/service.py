@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tokenyard.metering.credits import CreditStore, add_usage_entries, dialect_insert
-from tokenyard.metering.events import UsageEvent
+from tokenyard.common.usage import UsageEvent
 from tokenyard.storage.db import shielded
 from tokenyard.metering.tables import UsageDailyRow, UsageRecordRow
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.cache import Authenticator
+from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.catalog import Catalog
-from tokenyard.metering.events import UsageEvent
+from tokenyard.common.usage import UsageEvent
 from tokenyard.settings import Settings
 from tokenyard.videojobs.billing import Credits
 from tokenyard.videojobs.queue import JobQueue

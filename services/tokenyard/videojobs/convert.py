@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tokenyard.auth.convert import ts
+from tokenyard.common.time import ts
 from tokenyard.videojobs.tables import CANCELLED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, VideoJob
 from tokenyard.videojobs.v1 import videojobs_service_pb2 as pb
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tokenyard.auth.cache import CachedAuthenticator
+from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.auth.keygen import hash_secret
 from tokenyard.principal import Principal, PrincipalKind
 

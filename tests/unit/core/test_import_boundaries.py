@@ -44,10 +44,14 @@ def _imports(path: Path) -> Iterator[tuple[int, str]]:
                 yield node.lineno, f"{node.module}.{alias.name}"
 
 
+SAME_SERVICE = {"deployments": "config"}
+"""Deployments are a part of the Config service (their RPCs are ConfigService RPCs, DESIGN.md's table)."""
+
+
 def _service(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) > 1 and parts[0] == "tokenyard" and parts[1] in SERVICES:
-        return parts[1]
+        return SAME_SERVICE.get(parts[1], parts[1])
     return None
 
 
@@ -76,7 +80,7 @@ def test_services_meet_only_through_clients() -> None:
     for service in sorted(SERVICES):
         folder = PACKAGE / service
         if folder.is_dir():
-            found += _offences(folder.rglob("*.py"), service, frozenset())
+            found += _offences(folder.rglob("*.py"), _service(f"tokenyard.{service}"), frozenset())
     shared = [p for p in PACKAGE.rglob("*.py")
               if p.relative_to(PACKAGE).parts[0] not in SERVICES | {"clients", "cmd"}
               and p.name not in {"runtime.py", "tenancy.py", "cli.py"} and "migrations" not in p.parts]

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from tokenyard.auth.convert import principal_from_pb, ts
+from tokenyard.auth.convert import principal_from_pb
+from tokenyard.common.time import ts
 from tokenyard.auth.revocations import RevocationEvent
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc

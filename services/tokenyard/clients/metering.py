@@ -8,7 +8,7 @@ import grpc
 from tokenyard.grpcutil import from_rpc_error
 from tokenyard.internal import internal_metadata
 from tokenyard.metering.convert import event_to_pb
-from tokenyard.metering.events import UsageEvent
+from tokenyard.common.usage import UsageEvent
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 from tokenyard.metering.v1 import metering_service_pb2_grpc as pb_grpc
 

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Counter
 
-from tokenyard.metering.events import UsageEvent
-from tokenyard.metering.spool import UsageSpool
+from tokenyard.common.usage import UsageEvent
+from tokenyard.clients.usage_spool import UsageSpool
 
 log = logging.getLogger(__name__)
 
