@@ -12,18 +12,21 @@ import httpx
 
 from tokenyard.auth.bootstrap import AdminKeyNotice, bootstrap_admin_key
 from tokenyard.clients.auth_cache import CachedAuthenticator
-from tokenyard.clients.auth import AuthClient
+from tokenyard.clients.auth import AuthClient, account_exists
 from tokenyard.auth.servicer import AuthServicer, registrar as auth_registrar
-from tokenyard.auth.service import AuthService, account_exists
+from tokenyard.auth.service import AuthService
 from tokenyard.catalog import Catalog, load_catalog
+from tokenyard.clients.auth_keys import LocalKeyIssuer, RemoteKeyIssuer
+from tokenyard.clients.deployments import DeploymentCache, DeploymentClient
 from tokenyard.config.servicer import ConfigServicer, registrar as config_registrar
-from tokenyard.deployments.wiring import deployment_policy, start_deployments
+from tokenyard.deployments.wiring import start_deployments
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.servicer import EmbeddingsServicer, registrar as embeddings_registrar
 from tokenyard.embeddings.wiring import build_embeddings
 from tokenyard.grpclimits import BodyLimits, max_message_bytes
 from tokenyard.grpcutil import Registrar, channel, create_server
 from tokenyard.inference.app_policy import AppPolicy
+from tokenyard.inference.deployment_policy import DeploymentPolicy
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.idempotency import IdempotencyStore
 from tokenyard.inference.metrics_policy import MetricsPolicy
@@ -111,7 +114,9 @@ class Runtime:
                                                           feed=tenancy.revocation_feed,
                                                           internal_secret=s.internal_secret)))
         if "config" in local:
-            deployments, closers = start_deployments(s, sessions, self.parts.get("auth_service"), self._channel)
+            keys = (LocalKeyIssuer(self.parts["auth_service"]) if "auth_service" in self.parts
+                    else RemoteKeyIssuer(self._channel("auth"), s.internal_secret))
+            deployments, closers = start_deployments(s, sessions, keys)
             self._closers[:0] = closers
             self.parts["deployments"] = deployments
             registrars.append(config_registrar(ConfigServicer(self.catalog, authenticator, tenancy.config_service,
@@ -164,12 +169,19 @@ class Runtime:
         self.parts["providers"] = providers
         policies = [MetricsPolicy(log_prompts=self.settings.log_prompts),  # first: its finish runs last
                     AppPolicy(self.parts["tenancy"].app_cache),
-                    deployment_policy(self.settings, self.parts.get("deployments"), self._channel),
+                    self._deployment_policy(),
                     RateLimitPolicy(self._limiter(), self.settings.default_rpm, self.settings.default_tpm),
                     CreditPolicy(credits, exempt=UNLIMITED_ACCOUNTS)]  # last: nothing refuses after it reserves
         router = Router(self.catalog, authenticator, Dispatcher(providers), sink, policies=policies)
         self.parts["router"] = router
         return router
+
+    def _deployment_policy(self) -> DeploymentPolicy:
+        """The Router's deployment policy, reading deployments in-process or from the Config service."""
+        service = self.parts.get("deployments")
+        resolve = (service.resolve if service is not None
+                   else DeploymentClient(self._channel("config"), self.settings.internal_secret).resolve)
+        return DeploymentPolicy(DeploymentCache(resolve))
 
     def _videojobs(self, authenticator: CachedAuthenticator) -> Registrar:
         from tokenyard.videojobs.assemble import build_videojobs

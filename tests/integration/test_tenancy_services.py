@@ -47,7 +47,10 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tu
 
 
 async def services(sessions: object) -> tuple[AuthService, ConfigService]:
-    config = ConfigService(sessions, CATALOG)  # type: ignore[arg-type]
+    async def revoke_app_keys(app_id: str) -> int:  # Config asks Auth (clients.auth_keys.LocalKeyIssuer)
+        return await auth.revoke_app_keys(app_id)
+
+    config = ConfigService(sessions, CATALOG, revoke_app_keys=revoke_app_keys)  # type: ignore[arg-type]
 
     async def owner(app_id: str) -> str | None:
         snap = await config.snapshot(app_id)

@@ -79,6 +79,13 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
         return pb.RevokeKeyResponse(key=key_to_pb(row))
 
     @handles_errors
+    async def RevokeAppKeys(self, request: pb.RevokeAppKeysRequest, context: grpc.aio.ServicerContext
+                            ) -> pb.RevokeAppKeysResponse:
+        """Internal only: the Config service deleting an app."""
+        require_internal(await self._caller(context, internal=True))
+        return pb.RevokeAppKeysResponse(revoked=await self._service.revoke_app_keys(request.app_id))
+
+    @handles_errors
     async def WatchRevocations(self, request: pb.WatchRevocationsRequest, context: grpc.aio.ServicerContext
                                ) -> AsyncIterator[pb.WatchRevocationsResponse]:
         await self._admin(context)

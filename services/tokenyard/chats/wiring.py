@@ -6,14 +6,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.catalog import Catalog
-from tokenyard.chats.model import RouterModel
 from tokenyard.chats.service import ChatAppService
 from tokenyard.chats.servicer import ChatsServicer, registrar
 from tokenyard.chats.store import ChatStore
 from tokenyard.chats.tools import EnabledTools, Toolbox, builtin_tools, no_app_config
 from tokenyard.egress import EgressPolicy
 from tokenyard.grpcutil import Registrar
-from tokenyard.inference.service import Router
+from tokenyard.clients.router import Router, RouterModel
 from tokenyard.settings import Settings
 
 

@@ -12,8 +12,7 @@ from tokenyard.embeddings.model import SentenceModel
 from tokenyard.embeddings.runner import EmbeddingModel, LocalRunner
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.validate import EmbeddingLimits
-from tokenyard.inference.dispatch import Dispatcher
-from tokenyard.inference.service import Router
+from tokenyard.clients.router import Dispatcher, Router
 from tokenyard.monitoring.upstream import InstrumentedRegistry
 from tokenyard.settings import Settings
 

@@ -9,7 +9,7 @@ from prometheus_client import Counter
 
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
-from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter
+from tokenyard.clients.metering import Decision, Limit, RateLimiter
 from tokenyard.inference.estimate import prompt_estimate
 
 _STATE = "rate_limit"
