@@ -81,8 +81,8 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
     @handles_errors
     async def RevokeAppKeys(self, request: pb.RevokeAppKeysRequest, context: grpc.aio.ServicerContext
                             ) -> pb.RevokeAppKeysResponse:
-        """Internal only: the Config service deleting an app."""
-        require_internal(await self._caller(context, internal=True))
+        """The Config service deleting an app (internal credential; admins too, like RecordKeyUse)."""
+        await self._admin(context)
         return pb.RevokeAppKeysResponse(revoked=await self._service.revoke_app_keys(request.app_id))
 
     @handles_errors

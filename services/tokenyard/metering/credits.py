@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -325,14 +325,6 @@ class CreditStore:
                            allowance_nanos=row.allowance_nanos, topup_nanos=row.topup_nanos,
                            reserved_nanos=row.reserved_nanos if self._mem is None else self._mem.reserved(account_id),
                            monthly_allowance_nanos=self.allowance_of(row.plan))
-
-    async def ledger_total(self, account_id: str, kind: str | None = None) -> int:
-        """Sum of the account's ledger entries (optionally of one kind)."""
-        q = select(func.coalesce(func.sum(LedgerRow.amount_nanos), 0)).where(LedgerRow.account_id == account_id)
-        if kind:
-            q = q.where(LedgerRow.kind == kind)
-        async with self._sessions() as s:
-            return int((await s.execute(q)).scalar_one())
 
 
 async def add_usage_entries(s: AsyncSession, entries: list[dict]) -> set[str]:

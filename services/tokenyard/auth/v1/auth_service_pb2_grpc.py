@@ -121,7 +121,7 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RevokeAppKeys(self, request, context):
-        """Revokes every live key of an app that is being deleted (internal: the Config service).
+        """Revokes every live key of an app that is being deleted (internal, admin only: the Config service).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
