@@ -13,7 +13,7 @@ from tokenyard.errors import GatewayError, invalid
 from tokenyard.inference import convert
 from tokenyard.common.idempotency import REPLAYED, check_key
 from tokenyard.inference.v1 import inference_service_pb2 as pb
-from tokenyard.telemetry import ACTIVE_STREAMS
+from tokenyard.monitoring.metrics import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json
 from tokenyard_http.clients import Clients, clients
