@@ -16,7 +16,8 @@ from tokenyard.metering.v1 import metering_service_pb2 as pb
 
 from tokenyard_http.auth import metadata
 from tokenyard_http.clients import Clients, clients
-from tokenyard_http.errors import error_headers, error_responses, openai_error, rpc_error
+from tokenyard_http.error_headers import error_headers
+from tokenyard_http.errors import error_responses, openai_error, rpc_error
 from tokenyard_http.schemas.billing import usd
 
 router = APIRouter(tags=["usage"])

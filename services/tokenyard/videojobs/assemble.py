@@ -17,7 +17,8 @@ from tokenyard.videojobs.renderers import VideoRenderers
 from tokenyard.videojobs.service import AppOwnerLookup, VideoJobsService
 from tokenyard.videojobs.servicer import VideoJobsServicer
 from tokenyard.videojobs.settlement import Settlement
-from tokenyard.videojobs.store import ObjectStore, open_store
+from tokenyard.videojobs.store import ObjectStore
+from tokenyard.videojobs.store_url import open_store
 from tokenyard.videojobs.worker import PoolConfig, WorkerPool
 
 

@@ -12,6 +12,9 @@ one needs to fix it. Allowed arrows:
 - composition roots (`runtime.py`, `tenancy.py`, `cli.py`, `cmd/`) build the services, so they import them.
 - the HTTP facade (gateway-http) reaches services only through `tokenyard.clients`, the pb2 modules and
   the short FACADE_ALLOWANCE below (pure converters between the OpenAI wire format and the protos).
+
+And no import cycle between modules, counting function-level imports (which only hide a cycle) but not
+`if TYPE_CHECKING:` ones (never run).
 """
 from __future__ import annotations
 
@@ -35,6 +38,9 @@ FACADE_EXEMPT = ("passthrough",)
 
 def _imports(path: Path) -> Iterator[tuple[int, str]]:
     tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            node.body = []  # typing-only imports never run
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -92,3 +98,42 @@ def test_facade_reaches_services_only_through_clients() -> None:
     files = (p for p in FACADE.rglob("*.py") if p.relative_to(FACADE).parts[0] not in FACADE_EXEMPT)
     found = _offences(files, None, FACADE_ALLOWANCE)
     assert not found, "facade imports of service internals (use tokenyard.clients):\n" + "\n".join(found)
+
+
+def _modules() -> dict[str, Path]:
+    mods: dict[str, Path] = {}
+    for package, root in (("tokenyard", PACKAGE), ("tokenyard_http", FACADE)):
+        for path in root.rglob("*.py"):
+            parts = [package, *path.relative_to(root).with_suffix("").parts]
+            if "migrations" not in parts and not parts[-1].endswith("_pb2"):
+                mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return mods
+
+
+def _cycle_from(start: str, graph: dict[str, set[str]]) -> list[str] | None:
+    """A shortest import path from `start` back to itself (breadth first), or None."""
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        here = queue.pop(0)
+        for nxt in sorted(graph[here]):
+            if nxt == start:
+                return paths[here] + [start]
+            if nxt not in paths:
+                paths[nxt] = paths[here] + [nxt]
+                queue.append(nxt)
+    return None
+
+
+def test_no_import_cycles_even_through_function_level_imports() -> None:
+    mods = _modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in mods.items():
+        graph[module] = set()
+        for _, target in _imports(path):
+            while target and target not in mods:
+                target = target.rpartition(".")[0]
+            if target and target != module and not module.startswith(target + "."):  # a package's own __init__
+                graph[module].add(target)
+    cycles = {" -> ".join(c) for m in sorted(graph) if (c := _cycle_from(m, graph)) and c[0] == min(c[:-1])}
+    assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles))
