@@ -105,8 +105,8 @@ async def _serve_http(settings, sock, on_ready, runtime=None) -> None:  # type: 
 
     # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us),
     # and the facade calls the Router in-process, unless tracing wants that hop as a span of its own.
-    sink = runtime.parts.get("usage_sink") if runtime is not None else None
-    local = runtime.parts.get("inference_servicer") if runtime is not None and not tracing_on() else None
+    sink = runtime.parts.usage_sink if runtime is not None else None
+    local = runtime.parts.inference_servicer if runtime is not None and not tracing_on() else None
     config = uvicorn.Config(create_app(settings, usage_sink=sink, local_inference=local),
                             log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
                             http=protocol(settings.http_header_timeout_seconds,
