@@ -9,8 +9,8 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tokenyard.common.ids import new_request_id
-from tokenyard.logs import REQUEST_ID
 from tokenyard.common.usage import correlation_id
+from tokenyard.logs import REQUEST_ID
 from tokenyard.monitoring import tracing
 from tokenyard_http.middleware import StatusRecorder
 

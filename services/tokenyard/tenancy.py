@@ -9,19 +9,19 @@ from typing import Any
 import grpc
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.clients.auth_cache import CachedAuthenticator
-from tokenyard.clients.auth import AuthClient
-from tokenyard.clients.auth_keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssuer
-from tokenyard.clients.chats import tool_names_reader
 from tokenyard.auth.platform_jwt import JwksSource, JwtVerifier
 from tokenyard.auth.revocations import RevocationEvent, RevocationFeed
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.usage import KeyUseTracker
 from tokenyard.catalog import Catalog
 from tokenyard.changefeed import StreamFollower
+from tokenyard.clients.auth import AuthClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.auth_keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssuer
+from tokenyard.clients.chats import tool_names_reader
+from tokenyard.clients.config import ConfigClient
 from tokenyard.clients.config_cache import AppCache
 from tokenyard.config.changes import ChangeEvent, ChangeFeed
-from tokenyard.clients.config import ConfigClient
 from tokenyard.config.service import ConfigService
 from tokenyard.principal import Principal
 from tokenyard.settings import Settings

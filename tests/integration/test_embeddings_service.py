@@ -12,8 +12,10 @@ import httpx
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.catalog import Catalog, ConfigFile
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.usage_sink import UsageSink
+from tokenyard.common.usage import UsageEvent
 from tokenyard.embeddings.client import EmbeddingsClient
 from tokenyard.embeddings.local_provider import LocalEmbeddingProvider
 from tokenyard.embeddings.runner import LocalRunner
@@ -24,8 +26,6 @@ from tokenyard.errors import ERROR_DOMAIN, ErrorKind, GatewayError
 from tokenyard.grpcutil import channel, create_server
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.service import Router
-from tokenyard.common.usage import UsageEvent
-from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.principal import Principal, PrincipalKind
 from tokenyard.providers.registry import ProviderRegistry
 from tokenyard.tokens import count_text

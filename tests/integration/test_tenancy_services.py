@@ -10,21 +10,21 @@ from pathlib import Path
 import grpc
 import pytest
 from sqlalchemy import text
-from tokenyard.clients.auth_cache import CachedAuthenticator
-from tokenyard.clients.auth import AuthClient
 from tokenyard.auth.keygen import hash_secret
 from tokenyard.auth.platform_jwt import JwtVerifier
 from tokenyard.auth.revocations import RevocationFeed, revocations_after
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.servicer import AuthServicer, registrar
 from tokenyard.auth.tables import Revocation
+from tokenyard.auth.v1.auth_service_pb2 import WatchRevocationsRequest
 from tokenyard.catalog import load_catalog
 from tokenyard.changefeed import StreamFollower
+from tokenyard.clients.auth import AuthClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.config.changes import ChangeFeed
 from tokenyard.config.model import AppConfig
 from tokenyard.config.service import ConfigService
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.auth.v1.auth_service_pb2 import WatchRevocationsRequest
 from tokenyard.grpcutil import auth_metadata, channel, create_server, from_rpc_error
 from tokenyard.principal import Principal, PrincipalKind
 from tokenyard.tablefeed import latest_seq

@@ -18,9 +18,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 from tokenyard.catalog import Catalog
-from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.common.ids import new_request_id
 from tokenyard.common.usage import UsageEvent
+from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.providers.registry import provider_module
 from tokenyard.providers.transport import timeout_of, transport_error
 from tokenyard.storage.types import utcnow

@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tokenyard.clients.auth_cache import CachedAuthenticator
-from tokenyard.clients.auth import AuthClient
 from tokenyard.catalog import Catalog, ProviderSpec, load_catalog
 from tokenyard.changefeed import StreamFollower
-from tokenyard.clients.config_cache import AppCache
+from tokenyard.clients.auth import AuthClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.clients.config import ConfigClient
+from tokenyard.clients.config_cache import AppCache
+from tokenyard.clients.metering import MeteringClient
+from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.config.model import AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import channel
-from tokenyard.clients.metering import MeteringClient
-from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.settings import Settings
 
 PASSTHROUGH_KINDS = ("openai", "anthropic", "gemini")

@@ -9,9 +9,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 
+from tokenyard.common.idempotency import REPLAYED, check_key
 from tokenyard.errors import GatewayError, invalid
 from tokenyard.inference import convert
-from tokenyard.common.idempotency import REPLAYED, check_key
 from tokenyard.inference.v1 import inference_service_pb2 as pb
 from tokenyard.monitoring.metrics import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata

@@ -9,9 +9,9 @@ import grpc
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
+from tokenyard.common.time import date_range
 from tokenyard.common.v1 import common_pb2
 from tokenyard.errors import GatewayError
-from tokenyard.common.time import date_range
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 
 from tokenyard_http.auth import metadata

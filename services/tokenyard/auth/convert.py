@@ -6,8 +6,8 @@ import datetime as dt
 
 from tokenyard.auth.tables import ApiKey
 from tokenyard.auth.v1 import auth_service_pb2 as pb
-from tokenyard.common.v1 import common_pb2
 from tokenyard.common.time import from_ts, ts
+from tokenyard.common.v1 import common_pb2
 from tokenyard.principal import Principal, PrincipalKind
 
 

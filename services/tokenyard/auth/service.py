@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.auth.keygen import display_prefix, hash_secret, looks_like_jwt, new_secret
-from tokenyard.common.ids import new_id
 from tokenyard.auth.platform_jwt import ADMIN_CLAIM, JwtVerifier
 from tokenyard.auth.revocations import add_revocation, mark_revoked, revoke_app_keys, revoke_descendants
 from tokenyard.auth.tables import Account, ApiKey
+from tokenyard.common.ids import new_id
 from tokenyard.common.rules import ADMIN_ACCOUNT
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.paging import newest_first, older_than, valid_id

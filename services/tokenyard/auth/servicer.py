@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.auth.convert import key_to_pb, principal_to_pb
-from tokenyard.common.time import from_ts
 from tokenyard.auth.revocations import RevocationFeed
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
 from tokenyard.changefeed import watch
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.common.time import from_ts
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.grpcutil import handles_errors
 from tokenyard.internal import KEY_MINTER, caller_of, is_internal, require_internal

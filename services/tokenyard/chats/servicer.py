@@ -9,8 +9,8 @@ from tokenyard.chats import convert
 from tokenyard.chats.service import ChatAppService
 from tokenyard.chats.v1 import chats_service_pb2 as pb
 from tokenyard.chats.v1 import chats_service_pb2_grpc as pb_grpc
-from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.clients.router import request_to_dict
+from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.payload import loads
 
 

@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
+from tokenyard.common.deployments import Deployment
 from tokenyard.config.v1 import config_service_pb2 as pb
 from tokenyard.config.v1 import config_service_pb2_grpc as pb_grpc
 from tokenyard.deployments.convert import deployment_from_pb
-from tokenyard.common.deployments import Deployment
 from tokenyard.errors import ErrorKind
 from tokenyard.grpcutil import from_rpc_error
 from tokenyard.internal import internal_metadata

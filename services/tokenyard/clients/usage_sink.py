@@ -12,8 +12,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from tokenyard.common.usage import UsageEvent
 from tokenyard.clients.usage_spool import UsageSpool
+from tokenyard.common.usage import UsageEvent
 from tokenyard.monitoring.metrics import USAGE_DELIVERED, USAGE_FLUSH_FAILURES
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.common.ids import new_id
 from tokenyard.catalog import Catalog
+from tokenyard.common.ids import new_id
 from tokenyard.common.rules import can_access
 from tokenyard.config.changes import add_change
 from tokenyard.config.model import AppConfig, AppInfo, AppSnapshot, validate_config

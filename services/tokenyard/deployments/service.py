@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.common.ids import new_id
 from tokenyard.clients.auth_keys import KeyIssuer
-from tokenyard.deployments.model import check_hours, env_allowed, validate_spec
 from tokenyard.common.deployments import LIVE, PENDING, READY, STOPPED, Deployment
 from tokenyard.common.deployments import not_ready
+from tokenyard.common.ids import new_id
+from tokenyard.deployments.model import check_hours, env_allowed, validate_spec
 from tokenyard.deployments.store import DeploymentStore, to_value
 from tokenyard.deployments.tables import DeploymentRow
 from tokenyard.egress import EgressGuard

@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from tokenyard.catalog import Catalog
+from tokenyard.clients.router import Dispatcher, Router
 from tokenyard.embeddings.local_provider import LocalEmbeddingProvider
 from tokenyard.embeddings.model import SentenceModel
 from tokenyard.embeddings.runner import EmbeddingModel, LocalRunner
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.validate import EmbeddingLimits
-from tokenyard.clients.router import Dispatcher, Router
 from tokenyard.monitoring.upstream import InstrumentedRegistry
 from tokenyard.settings import Settings
 

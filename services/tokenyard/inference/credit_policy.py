@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tokenyard.catalog import ModelSpec
+from tokenyard.common.usage import NANOS_PER_USD
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.estimate import prompt_estimate
-from tokenyard.common.usage import NANOS_PER_USD
 
 DEFAULT_MAX_TOKENS = 4096
 

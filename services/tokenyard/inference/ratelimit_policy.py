@@ -5,9 +5,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from tokenyard.clients.metering import Decision, Limit, RateLimiter
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
-from tokenyard.clients.metering import Decision, Limit, RateLimiter
 from tokenyard.inference.estimate import prompt_estimate
 
 _STATE = "rate_limit"

@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.catalog import Catalog
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.clients.usage_sink import UsageSink
+from tokenyard.common.ids import new_request_id
+from tokenyard.common.usage import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
-from tokenyard.common.ids import new_request_id
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.estimate import completion_text, prompt_estimate
 from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
-from tokenyard.common.usage import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
-from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.principal import Principal, bound_key_refused
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_texts

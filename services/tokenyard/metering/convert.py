@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from tokenyard.common.time import ts
+from tokenyard.common.usage import UsageEvent
 from tokenyard.common.v1 import common_pb2
 from tokenyard.metering.credits import Balance
-from tokenyard.common.usage import UsageEvent
 from tokenyard.metering.tables import UsageRecordRow
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 

@@ -17,8 +17,8 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.common.usage import nanos_to_usd, usd_to_nanos
+from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.metering.holds import CachedAccount, MemoryHolds
 from tokenyard.metering.tables import CreditAccountRow as A
 from tokenyard.metering.tables import LedgerRow, ReservationRow

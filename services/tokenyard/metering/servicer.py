@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.common.time import date_range, parse_day
+from tokenyard.common.usage import parse_usd, usd_to_nanos
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.internal import caller_of, require_internal
 from tokenyard.metering import convert
 from tokenyard.metering.access import AppOwnerLookup, authorize_app_usage
-from tokenyard.common.time import date_range, parse_day
 from tokenyard.metering.credits import CreditStore
-from tokenyard.common.usage import parse_usd, usd_to_nanos
 from tokenyard.metering.ratelimit import Limit, RateLimiter
 from tokenyard.metering.service import MeteringService
 from tokenyard.metering.v1 import metering_service_pb2 as pb

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.catalog import Catalog
+from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.common.usage import UsageEvent
 from tokenyard.settings import Settings
 from tokenyard.videojobs.billing import Credits

@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.catalog import load_catalog
-from tokenyard.inference.service import Router
-from tokenyard.common.usage import UsageEvent
+from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.clients.usage_sink import UsageSink
+from tokenyard.common.usage import UsageEvent
+from tokenyard.inference.service import Router
 from tokenyard.principal import Principal, PrincipalKind
 
 PRICE = {"input_per_mtok_usd": "0.15", "output_per_mtok_usd": "0.6"}
