@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tokenyard import __version__
-from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.monitoring import tracing
 from tokenyard.settings import Settings
 from tokenyard_http import errors
@@ -20,7 +19,6 @@ from tokenyard_http.console import router as console
 from tokenyard_http.middleware import BodyLimit, Metrics
 from tokenyard_http.observe import RequestContext, Tracing
 from tokenyard_http.passthrough import routes as passthrough
-from tokenyard_http.passthrough.state import Passthrough
 from tokenyard_http.routes import (apps, billing, chat, chat_app, deployments, embeddings, health, keys, models,
                                    usage, videos)
 
@@ -40,21 +38,18 @@ def _native_telemetry() -> dict[str, Any]:
     return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
-def create_app(settings: Settings, *, usage_sink: UsageSink | None = None, local_inference: Any = None
-               ) -> FastAPI:
+def create_app(settings: Settings, *, local_inference: Any = None) -> FastAPI:
     """Build the facade; gRPC clients are created at start-up and live on app.state. When the facade shares
-    its process with the Router (all-in-one): `usage_sink`, the Router's durable sink, used by the passthrough
-    routes; `local_inference`, the InferenceService servicer, called without the gRPC hop."""
+    its process with the Router (all-in-one), `local_inference` is the InferenceService servicer, called
+    without the gRPC hop (chat and passthrough alike)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.clients = Clients.connect(settings, local_inference)
-        app.state.passthrough = Passthrough.start(settings, sink=usage_sink)
         try:
             yield
         finally:
-            await app.state.passthrough.close()
             await app.state.clients.close()
 
     app = FastAPI(title="tokenyard", version=__version__, lifespan=lifespan,

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tokenyard.providers import kinds
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
-PROVIDER_KINDS = ("openai", "anthropic", "gemini", "local")
 
 
 class ConfigError(Exception):
@@ -33,7 +34,8 @@ class Timeouts(_Strict):
 class ProviderSpec(_Strict):
     """An upstream provider. Secrets are referenced by env var name, never stored."""
 
-    kind: Literal["openai", "anthropic", "gemini", "local"]
+    kind: str
+    """A provider kind declared in `providers/kinds.py` (which says what it can do)."""
     base_url: str = ""
     api_key_env: str = ""
     api_version: str = ""
@@ -45,13 +47,20 @@ class ProviderSpec(_Strict):
     circuit_min_accounts: int = Field(3, ge=1)
     """Distinct accounts whose failures it takes to open the provider's shared circuit (inference/circuit.py)."""
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if not kinds.known(kind):
+            raise ValueError(f"unknown provider kind {kind!r} (known: {', '.join(sorted(kinds.KINDS))})")
+        return kind
+
     def api_key(self, env: Mapping[str, str] | None = None) -> str:
         """The provider's API key from the environment ('' when unset)."""
         return (env if env is not None else os.environ).get(self.api_key_env, "") if self.api_key_env else ""
 
     def configured(self, env: Mapping[str, str] | None = None) -> bool:
         """True when the provider can be called (local, or its key is set / none needed)."""
-        return self.kind == "local" or not self.api_key_env or bool(self.api_key(env))
+        return not kinds.can(self.kind, "needs_key") or not self.api_key_env or bool(self.api_key(env))
 
 
 class Pricing(_Strict):

@@ -103,11 +103,10 @@ async def _serve_http(settings, sock, on_ready, runtime=None) -> None:  # type: 
     from tokenyard_http.app import create_app
     from tokenyard_http.connections import protocol
 
-    # All-in-one: passthrough usage goes through the Router's durable spool (the runtime stops it after us),
-    # and the facade calls the Router in-process, unless tracing wants that hop as a span of its own.
-    sink = runtime.parts.usage_sink if runtime is not None else None
+    # All-in-one: the facade calls the Router in-process (chat and passthrough), unless tracing wants that hop
+    # as a span of its own.
     local = runtime.parts.inference_servicer if runtime is not None and not tracing_on() else None
-    config = uvicorn.Config(create_app(settings, usage_sink=sink, local_inference=local),
+    config = uvicorn.Config(create_app(settings, local_inference=local),
                             log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
                             http=protocol(settings.http_header_timeout_seconds,
                                           settings.http_body_timeout_seconds),  # httptools + deadlines
@@ -119,17 +118,13 @@ async def _serve_http(settings, sock, on_ready, runtime=None) -> None:  # type: 
 
 
 def _ready_line(settings, services: tuple[str, ...], runtime, http_sock) -> str:  # type: ignore[no-untyped-def]
-    from tokenyard.listen import split_addr
-
-    def bound(addr: str, port: int) -> str:  # the configured host with the real port (port 0 picks one)
-        host = split_addr(addr)[0]
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    from tokenyard.listen import with_port
 
     parts = []
     if runtime is not None:
-        parts.append(f" gRPC {bound(settings.grpc_listen, runtime.port)} ({', '.join(services)})")
+        parts.append(f" gRPC {with_port(settings.grpc_listen, runtime.port)} ({', '.join(services)})")
     if http_sock is not None:
-        parts.append(f" HTTP http://{bound(settings.http_listen, http_sock.getsockname()[1])}")
+        parts.append(f" HTTP http://{with_port(settings.http_listen, http_sock.getsockname()[1])}")
     return "tokenyard ready:" + "".join(parts)
 
 
@@ -137,6 +132,7 @@ async def _run(settings, catalog, services: tuple[str, ...], http: bool) -> None
     from tokenyard.listen import check_free, claim_http
     from tokenyard.monitoring import tracing
     from tokenyard.runtime import Runtime
+    from tokenyard.storage.private import private_dir
 
     # Ports first: a busy one stops the start before the database, the admin key or any worker is touched.
     http_sock = claim_http(settings.http_listen) if http else None
@@ -144,10 +140,13 @@ async def _run(settings, catalog, services: tuple[str, ...], http: bool) -> None
     try:
         if services:
             check_free(settings.grpc_listen, "gRPC")
+            private_dir(settings.data_dir)  # key hashes, sealed upstream keys, usage: 0700 (storage.private)
         role = services[0] if len(services) == 1 else "gateway" if services else "http"
         tracing.setup(settings.otel_exporter, f"tokenyard-{role}")
         metrics = _metrics_server(settings) if services and not http else None
         runtime = await Runtime.start(settings, services, catalog=catalog) if services else None
+        if runtime is not None:
+            settings = runtime.settings  # the gRPC port actually bound (`--grpc-listen HOST:0` lets the OS pick)
 
         def ready() -> None:
             for line in runtime.admin_key_notice.lines() if runtime and runtime.admin_key_notice else ():

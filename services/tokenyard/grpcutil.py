@@ -158,15 +158,26 @@ Registrar = Callable[[grpc.aio.Server], str]
 """Adds one servicer to a server and returns its full service name (for health and reflection)."""
 
 
-async def create_server(registrars: Sequence[Registrar], listen: str,
-                        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
-                        max_message: int = DEFAULT_MAX_MESSAGE) -> tuple[grpc.aio.Server, int]:
-    """Build and start a grpc.aio server with the given servicers, health checking and reflection.
+def bind_server(listen: str, interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+                max_message: int = DEFAULT_MAX_MESSAGE) -> tuple[grpc.aio.Server, int]:
+    """A grpc.aio server bound to `listen` (not started yet) and the port it got: with port 0 the OS picks one,
+    and whoever calls this server's services must be told that port, never `:0`.
 
     A message larger than `max_message` bytes, either way, is refused by grpc itself (RESOURCE_EXHAUSTED)."""
     options = [*GRPC_OPTIONS, ("grpc.max_receive_message_length", max_message),
                ("grpc.max_send_message_length", max_message)]
     server = grpc.aio.server(interceptors=list(interceptors), options=options)
+    try:
+        port = server.add_insecure_port(listen)
+    except RuntimeError:  # grpc's own message suggests GRPC_VERBOSITY; the cause is nearly always a busy port
+        port = 0
+    if port == 0:
+        raise ListenError(f"cannot listen on {listen} (gRPC): address already in use or not available")
+    return server, port
+
+
+async def start_server(server: grpc.aio.Server, registrars: Sequence[Registrar]) -> None:
+    """Add the servicers, health checking and reflection to a bound server, and start it."""
     names = [register(server) for register in registrars]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -174,13 +185,15 @@ async def create_server(registrars: Sequence[Registrar], listen: str,
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    try:
-        port = server.add_insecure_port(listen)
-    except RuntimeError:  # grpc's own message suggests GRPC_VERBOSITY; the cause is nearly always a busy port
-        port = 0
-    if port == 0:
-        raise ListenError(f"cannot listen on {listen} (gRPC): address already in use or not available")
     await server.start()
+
+
+async def create_server(registrars: Sequence[Registrar], listen: str,
+                        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+                        max_message: int = DEFAULT_MAX_MESSAGE) -> tuple[grpc.aio.Server, int]:
+    """Build, bind and start a grpc.aio server with the given servicers, health checking and reflection."""
+    server, port = bind_server(listen, interceptors, max_message)
+    await start_server(server, registrars)
     return server, port
 
 

@@ -14,6 +14,12 @@ def split_addr(addr: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def with_port(addr: str, port: int) -> str:
+    """`addr`'s host with `port` (the port a `:0` address actually got), as HOST:PORT or [V6]:PORT."""
+    host = split_addr(addr)[0]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _bind(addr: str, what: str) -> socket.socket:
     host, port = split_addr(addr)
     try:

@@ -25,7 +25,7 @@ from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.servicer import EmbeddingsServicer, registrar as embeddings_registrar
 from tokenyard.embeddings.wiring import build_embeddings
 from tokenyard.grpclimits import BodyLimits, max_message_bytes
-from tokenyard.grpcutil import Registrar, channel, create_server
+from tokenyard.grpcutil import Registrar, bind_server, channel, start_server
 from tokenyard.inference.app_policy import AppPolicy
 from tokenyard.inference.credit_policy import CreditPolicy
 from tokenyard.inference.deployment_policy import DeploymentPolicy
@@ -35,12 +35,14 @@ from tokenyard.inference.metrics_policy import MetricsPolicy
 from tokenyard.inference.ratelimit_policy import RateLimitPolicy
 from tokenyard.inference.service import Router
 from tokenyard.inference.servicer import InferenceServicer, registrar as inference_registrar
+from tokenyard.listen import with_port
 from tokenyard.metering.access import ConfigAppOwners
 from tokenyard.metering.servicer import MeteringServicer, registrar as metering_registrar
 from tokenyard.metering.wiring import UNLIMITED_ACCOUNTS, build_limiter, build_metering, build_sink, start_sweeper
 from tokenyard.monitoring import tracing
 from tokenyard.monitoring.metrics import init_series, show_tenant_labels
 from tokenyard.monitoring.upstream import InstrumentedRegistry
+from tokenyard.passthrough.service import Passthrough
 from tokenyard.settings import SERVICES, Settings
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
 from tokenyard.telemetry import MetricsInterceptor
@@ -78,6 +80,7 @@ class Parts:
     chats_service: ChatAppService | None = None
     embeddings_service: EmbeddingsService | None = None
     videojobs: VideoJobs | None = None
+    passthrough: Passthrough | None = None
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
     """gRPC channels to the services other processes run, by address (one per address)."""
 
@@ -122,7 +125,17 @@ class Runtime:
             self._closers.append(self.parts.channels[addr].close)
         return self.parts.channels[addr]
 
+    def _bind(self) -> None:
+        """Bind the gRPC port before anything is built: with port 0 the OS picks it, and every client this
+        process makes (its own services, the facade) must dial the port actually bound (`self.settings`)."""
+        s = self.settings
+        interceptors = [MetricsInterceptor(), *tracing.server_interceptors(), BodyLimits(s.max_body_bytes)]
+        max_message = max_message_bytes(s.max_body_bytes, s.max_media_body_bytes)
+        self.server, self.port = bind_server(s.grpc_listen, interceptors, max_message)
+        self.settings = s.model_copy(update={"grpc_listen": with_port(s.grpc_listen, self.port)})
+
     async def _build(self) -> None:
+        self._bind()
         s, local = self.settings, self.services
         sessions = None
         if local & DB_SERVICES:
@@ -171,7 +184,8 @@ class Runtime:
                 accounts=functools.partial(account_exists, sessions))))
         if "inference" in local:
             router = await self._router(authenticator)
-            self.parts.inference_servicer = InferenceServicer(router, IdempotencyStore(sessions))
+            self.parts.inference_servicer = InferenceServicer(router, IdempotencyStore(sessions),
+                                                              passthrough=self._passthrough(authenticator))
             registrars.append(inference_registrar(self.parts.inference_servicer))
             registrars.append(self._chats(router, authenticator, sessions))
         if "embeddings" in local:
@@ -180,9 +194,7 @@ class Runtime:
             registrars.append(self._videojobs(authenticator))
         show_tenant_labels(s.metrics_tenant_labels)
         init_series(self.catalog)
-        interceptors = [MetricsInterceptor(), *tracing.server_interceptors(), BodyLimits(s.max_body_bytes)]
-        max_message = max_message_bytes(s.max_body_bytes, s.max_media_body_bytes)
-        self.server, self.port = await create_server(registrars, s.grpc_listen, interceptors, max_message)
+        await start_server(self.server, registrars)
         log.info("gRPC services %s listening on port %d", sorted(local), self.port)
 
     def _limiter(self) -> RateLimiter:
@@ -220,6 +232,16 @@ class Runtime:
         resolve = (service.resolve if service is not None
                    else DeploymentClient(self._channel("config"), self.settings.internal_secret).resolve)
         return DeploymentPolicy(DeploymentCache(resolve))
+
+    def _passthrough(self, authenticator: CachedAuthenticator) -> Passthrough:
+        """Passthrough on the Router's parts: its catalog, caches, limiter, usage sink and provider HTTP pool."""
+        apps = need(self.parts.tenancy, "tenancy").app_cache
+        service = Passthrough(self.catalog, apps, need(self.parts.providers, "providers").http,
+                              need(self.parts.usage_sink, "usage sink"),
+                              authenticate=authenticator.authenticate, limiter=self._limiter(),
+                              unauthenticated_rpm=self.settings.passthrough_unauthenticated_rpm)
+        self.parts.passthrough = service
+        return service
 
     def _videojobs(self, authenticator: CachedAuthenticator) -> Registrar:
         from tokenyard.videojobs.assemble import build_videojobs

@@ -57,6 +57,18 @@ def sign_in(page: object, gw: Gateway, key: str, path: str = "/console/keys") ->
     page.wait_for_url(f"**{path}")  # type: ignore[attr-defined]
 
 
+def usage_row(page: object, model: str, requests: str) -> None:
+    """Reload the usage page until `model`'s row shows `requests` (usage is recorded asynchronously, in
+    batches)."""
+    row = page.get_by_role("row", name=model)  # type: ignore[attr-defined]
+    for _ in range(30):
+        if row.count() and requests in row.inner_text():
+            break
+        page.wait_for_timeout(500)  # type: ignore[attr-defined]
+        page.reload()  # type: ignore[attr-defined]
+    sync_api.expect(row).to_contain_text(requests)
+
+
 def test_sign_in_with_a_wrong_key_then_a_good_one(page: object, console_gw: Gateway) -> None:
     page.goto(f"{console_gw.url}/console/")
     page.get_by_label("API key or token").fill("ty_sk_definitely-wrong")
@@ -119,12 +131,7 @@ def test_usage_chart_renders_with_data(page: object, console_gw: Gateway) -> Non
     key = new_user(console_gw)
     send_traffic(console_gw, key, 3)
     sign_in(page, console_gw, key, "/console/usage")
-    for _ in range(30):  # usage is recorded asynchronously, in batches
-        if page.get_by_role("row", name="test/priced").count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
-    sync_api.expect(page.get_by_role("row", name="test/priced")).to_contain_text("3")
+    usage_row(page, "test/priced", "3")
     canvas = page.locator("#usage-chart")
     page.wait_for_function("() => window.tokenyardUsageChart && window.tokenyardUsageChart.data.datasets.length")
     tokens = page.evaluate("() => window.tokenyardUsageChart.data.datasets[0].data.reduce((a, b) => a + b, 0)")

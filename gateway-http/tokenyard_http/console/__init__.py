@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tokenyard_http.console import apps, keys, signin, usage
+from tokenyard_http.console import apps, keys, signin, usage, videos
 
 router = APIRouter()
-for _r in (signin.router, apps.router, keys.router, usage.router):
+for _r in (signin.router, apps.router, keys.router, usage.router, videos.router):
     router.include_router(_r)

@@ -5,10 +5,14 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from tokenyard_http.console.render import ConsoleRoute, api, redirect, render
 from tokenyard_http.console.session import ApiFailed, ConsoleApi, check_csrf
+from tokenyard_http.errors import validation_error
+from tokenyard_http.schemas.admin import AppConfigBody
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 LIST_FIELDS = ("allowedModels", "enabledTools")
@@ -120,6 +124,20 @@ def field_of(param: str | None) -> str:
     return head.split(".")[0]
 
 
+def schema_errors(body: dict[str, Any]) -> dict[str, str]:
+    """Every field the API's own body schema refuses (the API answers the first one only), worded as the API
+    words it, so a form with several bad fields shows them all at once."""
+    try:
+        AppConfigBody.model_validate(body)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            err = validation_error(RequestValidationError([{**e, "loc": ("body", *e["loc"])}]))
+            errors.setdefault(field_of(err.param), err.message)
+        return errors
+    return {}
+
+
 @router.post("/console/apps/{app_id}")
 async def save_config(app_id: str, request: Request, c: ConsoleApi = Depends(api)) -> Response:
     """Validate with the API; on a 400 the message is shown next to the field it names."""
@@ -127,6 +145,7 @@ async def save_config(app_id: str, request: Request, c: ConsoleApi = Depends(api
     values = {k: str(v) for k, v in form.items() if k != "csrf"}
     app = await c.json("GET", f"/v1/apps/{app_id}")
     body, errors = config_body(values)
+    errors = {**schema_errors(body), **errors}
     if not errors:
         try:
             await c.json("PUT", f"/v1/{app_id}/ai/config", json=body)

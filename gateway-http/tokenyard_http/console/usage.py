@@ -1,4 +1,4 @@
-"""Console usage (per-day chart, per-model breakdown, CSV export) and videos (status list and MP4 player)."""
+"""Console usage: per-day chart, per-model breakdown, CSV export."""
 from __future__ import annotations
 
 import csv
@@ -125,21 +125,3 @@ async def usage_csv(request: Request, c: ConsoleApi = Depends(api)) -> Response:
     name = f"tokenyard-usage-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"})
-
-
-@router.get("/console/videos")
-async def videos(request: Request, c: ConsoleApi = Depends(api)) -> Response:
-    """Video jobs with their status; completed ones play inline."""
-    data = (await c.json("GET", "/v1/videos", params={"limit": 100}))["data"]
-    return render(request, "videos.html", {"title": "Videos", "page": "videos", "videos": data})
-
-
-@router.get("/console/videos/{video_id}/content")
-async def video_content(video_id: str, request: Request, c: ConsoleApi = Depends(api)) -> Response:
-    """The MP4 through the session credential (Range requests pass through for seeking)."""
-    headers = {"range": request.headers["range"]} if "range" in request.headers else {}
-    resp = await c.send("GET", f"/v1/videos/{video_id}/content", headers=headers)
-    keep = ("content-type", "content-range", "accept-ranges", "content-disposition")
-    out = {k: v for k, v in resp.headers.items() if k in keep}
-    out["cache-control"] = "private, no-store"
-    return Response(resp.content, status_code=resp.status_code, headers=out)

@@ -1,1 +1,2 @@
-"""Provider passthrough: `/v1/{account_id}/{gateway_id}/{provider}/...` forwarded to a configured provider (BYOK)."""
+"""Provider passthrough routes (`/v1/{account_id}/{gateway_id}/{provider}/...`): path parsing and byte relaying only;
+the Router checks access, forwards and meters (tokenyard.passthrough, behind InferenceService/Forward)."""

@@ -5,39 +5,28 @@
 - `/v1/{account_id}/{gateway_id}/{provider}/{path}` (and `.../{provider}/model/{model_id}`): forwarded unchanged to
   the provider's base URL with the caller's own provider credentials; usage metered when recognisable. Needs a
   tokenyard key of the account in `tokenyard-authorization` unless the app allows unauthenticated passthrough.
+
+The facade only parses the path and relays bytes: access checks, forwarding and metering run in the Router
+(tokenyard.passthrough) behind InferenceService.Forward, whose first message is the upstream's status and headers
+and the rest its body bytes, relayed as they come.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import unquote
 
-import httpx
-import orjson
+import grpc
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
-from tokenyard.catalog import Catalog
-from tokenyard.common.ids import new_request_id
-from tokenyard.common.usage import UsageEvent
-from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.providers.registry import provider_module
-from tokenyard.providers.transport import timeout_of, transport_error
-from tokenyard.storage.types import utcnow
 
+from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.inference.v1 import passthrough_pb2 as pb
+from tokenyard.passthrough.access import GATEWAY_HEADER
+from tokenyard.passthrough.paths import request_headers, split_path
+from tokenyard_http.auth import correlation_id
 from tokenyard_http.body import json_body, read_body
 from tokenyard_http.clients import Clients, clients
-from tokenyard_http.errors import error_responses
-from tokenyard_http.passthrough.access import GATEWAY_HEADER, authorize, bearer
-from tokenyard_http.passthrough.meter import UsageMeter
-from tokenyard_http.passthrough.paths import (
-    ProxyPath,
-    request_headers,
-    response_headers,
-    split_path,
-    upstream_url,
-)
-from tokenyard_http.passthrough.state import Passthrough
+from tokenyard_http.errors import error_responses, rpc_error
 from tokenyard_http.routes.chat import handle_chat
 from tokenyard_http.schemas.chat import ChatCompletionRequest
 
@@ -46,17 +35,18 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 ERRORS = error_responses(400, 401, 403, 404, 429, 502, 503, 504)
 
 
-def compat_model(catalog: Catalog, name: str) -> str:
-    """`{provider}/{model}` (or a catalog id/alias) -> the catalog model id the Router knows."""
-    spec = catalog.resolve(name)
-    if spec is not None:
-        return spec.id
-    provider, _, upstream = name.partition("/")
-    for m in catalog.models.values():
-        if m.type == "chat" and any(t.provider == provider and t.upstream_model == upstream for t in m.targets):
-            return m.id
-    raise GatewayError(ErrorKind.MODEL_NOT_FOUND, f"The model `{name}` does not exist (use `provider/model`)",
-                       param="model")
+def bearer(value: str) -> str:
+    """The token of an `Authorization`-style header value (`Bearer <token>` or the bare token)."""
+    return value[7:].strip() if value[:7].lower() == "bearer " else value.strip()
+
+
+async def _resolve(c: Clients, account_id: str, gateway_id: str, model: str = "") -> str:
+    try:
+        resp = await c.inference.ResolveGatewayModel(pb.ResolveGatewayModelRequest(
+            account_id=account_id, gateway_id=gateway_id, model=model))
+    except grpc.RpcError as exc:
+        raise rpc_error(exc) from None
+    return resp.model
 
 
 @router.post("/v1/{account_id}/{gateway_id}/compat/chat/completions", responses=ERRORS,
@@ -64,91 +54,66 @@ def compat_model(catalog: Catalog, name: str) -> str:
 async def compat_chat(account_id: str, gateway_id: str, request: Request, c: Clients = Depends(clients)) -> Response:
     """`model` is `{provider}/{model}`; the call goes through the Router (translation, app config, metering).
     The tokenyard key comes from `tokenyard-authorization` or `Authorization`."""
-    state: Passthrough = request.app.state.passthrough
-    await state.gateway(account_id, gateway_id)
+    await _resolve(c, account_id, gateway_id)
     token = bearer(request.headers.get(GATEWAY_HEADER, "") or request.headers.get("authorization", ""))
     if not token:
         raise GatewayError(ErrorKind.UNAUTHENTICATED, "Send a tokenyard API key as `Authorization: Bearer <key>`")
+
+    async def rename(name: str) -> str:
+        return await _resolve(c, account_id, gateway_id, name)
+
     return await handle_chat(request, c, app_id=gateway_id, md=(("authorization", f"Bearer {token}"),),
-                             rename_model=lambda name: compat_model(state.catalog, name))
+                             rename_model=rename)
 
 
 @router.api_route("/v1/{account_id}/{gateway_id}/{provider}/model/{model_id:path}", methods=METHODS,
                   responses=ERRORS, summary="Forward a model-specific request to a provider")
-async def model_passthrough(request: Request) -> Response:
+async def model_passthrough(request: Request, c: Clients = Depends(clients)) -> Response:
     """A model's native endpoint (e.g. `{"prompt", "max_tokens"}` bodies), forwarded unchanged."""
-    return await forward(request)
+    return await forward(request, c)
 
 
 @router.api_route("/v1/{account_id}/{gateway_id}/{provider}/{path:path}", methods=METHODS, responses=ERRORS,
                   summary="Forward a request to a provider's own API")
-async def passthrough(request: Request) -> Response:
+async def passthrough(request: Request, c: Clients = Depends(clients)) -> Response:
     """Method, path, query, body and streams forwarded unchanged, with the caller's own provider credentials."""
-    return await forward(request)
+    return await forward(request, c)
 
 
-def _request_model(path: ProxyPath, body: bytes) -> str:
-    rest = path.rest.split("?")[0]
-    if rest.startswith("model/"):
-        return unquote(rest[6:])
-    if "models/" in rest:  # gemini: .../models/{model}:generateContent
-        return unquote(rest.split("models/", 1)[1].split(":")[0])
-    try:
-        doc = orjson.loads(body) if body[:1] == b"{" else None
-    except orjson.JSONDecodeError:
-        doc = None
-    return str(doc.get("model") or "") if isinstance(doc, dict) else ""
-
-
-async def forward(request: Request) -> Response:
-    """Check the gateway and path, send the request upstream, stream the answer back byte for byte."""
-    state: Passthrough = request.app.state.passthrough
+async def forward(request: Request, c: Clients) -> Response:
+    """Parse the path, hand the request to the Router, relay the answer's bytes as they arrive."""
     path = split_path(request.scope.get("raw_path") or request.url.path.encode())
-    spec = state.provider(path.provider)
-    snap, principal = await authorize(request, state, path.account_id, path.gateway_id)
-    url = upstream_url(spec.base_url, path.rest, request.scope.get("query_string", b""))
     body = await read_body(request)
-    started = time.perf_counter()
-    req = state.http.build_request(request.method, url, headers=request_headers(request.headers.items()),
-                                   content=body or None, timeout=timeout_of(spec))
+    token = bearer(request.headers.get(GATEWAY_HEADER, ""))
+    md = (("authorization", f"Bearer {token}"),) if token else ()
+    call = c.inference.Forward(pb.ForwardRequest(
+        method=request.method, account_id=path.account_id, gateway_id=path.gateway_id, provider=path.provider,
+        path=path.rest, query=request.scope.get("query_string", b""), body=body,
+        headers=[pb.Header(name=k, value=v) for k, v in request_headers(request.headers.items())],
+        request_id=correlation_id(request.headers.get("x-request-id")) or ""), metadata=md)
     try:
-        resp = await state.http.send(req, stream=True)
-    except httpx.TransportError as exc:
-        raise transport_error(exc, path.provider) from None
-    meter = UsageMeter(provider_module(spec.kind).merge_usage, resp.headers.get("content-type", ""),
-                       resp.headers.get("content-encoding", ""))
-    event: dict[str, Any] = {"request_id": new_request_id(), "account_id": snap.app.owner, "app_id": snap.app.id,
-                             "key_id": principal.key_id if principal else "", "target": path.provider,
-                             "model": _request_model(path, body), "status": "ok" if resp.status_code < 400 else "error"}
+        first = await call.read()
+    except grpc.RpcError as exc:
+        raise rpc_error(exc) from None
+    except BaseException:
+        call.cancel()
+        raise
+    if first is grpc.aio.EOF or first.WhichOneof("part") != "head":
+        call.cancel()
+        raise GatewayError(ErrorKind.PROVIDER_ERROR, "The Router sent no answer for this passthrough request")
 
-    async def stream() -> AsyncIterator[bytes]:
-        first: float | None = None
+    async def relay() -> AsyncIterator[bytes]:
         try:
-            async for chunk in resp.aiter_raw():
-                first = first or time.perf_counter()
-                meter.feed(chunk)
-                yield chunk
-        except httpx.TransportError:
-            event["status"] = "error"
-        except BaseException:
-            event["status"] = "cancelled"
-            raise
+            while True:
+                msg: Any = await call.read()
+                if msg is grpc.aio.EOF:
+                    return
+                yield msg.chunk
+        except grpc.RpcError:
+            return  # the upstream failed mid-body: end the response (its status is already sent)
         finally:
-            await resp.aclose()
-            _record(state, meter, event, started, first)
+            call.cancel()
 
-    out = StreamingResponse(stream(), status_code=resp.status_code)
-    out.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers(resp.headers.multi_items())]
+    out = StreamingResponse(relay(), status_code=first.head.status_code)
+    out.raw_headers = [(h.name.encode("latin-1"), h.value.encode("latin-1")) for h in first.head.headers]
     return out
-
-
-def _record(state: Passthrough, meter: UsageMeter, event: dict[str, Any], started: float, first: float | None) -> None:
-    """One usage event, kind `passthrough`, when the response was in a known format."""
-    usage = meter.result()
-    if usage is None:
-        return
-    model = event.pop("model") or str(usage.get("model") or "unknown")
-    state.sink.submit(UsageEvent(
-        **event, time=utcnow(), kind="passthrough", model=f"{event['target']}/{model}",
-        prompt_tokens=int(usage.get("prompt_tokens") or 0), completion_tokens=int(usage.get("completion_tokens") or 0),
-        latency_ms=(time.perf_counter() - started) * 1000.0, ttft_ms=((first - started) * 1000.0) if first else 0.0))

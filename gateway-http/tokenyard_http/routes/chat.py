@@ -1,7 +1,7 @@
 """POST /v1/chat/completions and /v1/{app_id}/chat/completions: JSON or SSE over the Router's gRPC API."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -48,14 +48,14 @@ async def app_chat_completions(app_id: str, request: Request, c: Clients = Depen
 
 
 async def handle_chat(request: Request, c: Clients, app_id: str, *, md: Any = None,
-                      rename_model: Callable[[str], str] | None = None) -> Response:
+                      rename_model: Callable[[str], Awaitable[str]] | None = None) -> Response:
     """Run one chat request through the Router (`md`: the credential metadata when not `Authorization`;
-    `rename_model`: maps the body's model name first, e.g. the passthrough compat route's `provider/model`)."""
+    `rename_model`: maps the body's model name first (async), e.g. the passthrough compat route's `provider/model`)."""
     md = md if md is not None else metadata(request)
     body = await read_json(request, ChatCompletionRequest)
     data = body.model_dump(exclude_unset=True)
     if rename_model is not None and isinstance(data.get("model"), str):
-        data["model"] = rename_model(data["model"])
+        data["model"] = await rename_model(data["model"])
     payload = convert.request_to_pb(data)
     rid = request.headers.get("x-request-id", "")
     key = request.headers.get("idempotency-key")

@@ -16,7 +16,9 @@ class _Closed(BaseModel):
 class Upstream(_Closed):
     """The instance's API."""
 
-    kind: Literal["openai"] = Field(description="API flavour of the instance (OpenAI-compatible).")
+    kind: StrictStr = Field(min_length=1, max_length=100,
+                            description="API flavour of the instance: a provider kind that can be a deployment "
+                                        "upstream (OpenAI-compatible today); others are refused with 400.")
     base_url: StrictStr = Field(min_length=1, max_length=2048,
                                 description="Base URL of the instance API, e.g. `https://host/v1`. Loopback, "
                                             "private and link-local addresses need TOKENYARD_EGRESS_ALLOW.")

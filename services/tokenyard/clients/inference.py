@@ -1,6 +1,6 @@
 """The InferenceService called in-process: the all-in-one gateway's facade skips the gRPC transport.
 
-`LocalInferenceStub` has the generated stub's `Chat` / `StreamChat` shape (awaitable unary call, streaming
+`LocalInferenceStub` has the generated stub's `Chat` / `StreamChat` / `Forward` / `ResolveGatewayModel` shape (awaitable unary call, streaming
 call with `read()`, `initial_metadata()`, `cancel()`), and runs the same servicer methods with the same
 error handling and the same grpc_server_* metrics, so the facade code and what it answers are identical
 whether the Router is in this process or behind a network hop. Errors arrive as `LocalRpcError`, a
@@ -9,7 +9,7 @@ whether the Router is in this process or behind a network hop. Errors arrive as 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
 import grpc
@@ -90,15 +90,16 @@ class _StreamCall(_Call):
     """A pump task drives the servicer's stream into a small queue (flow control, like gRPC's window);
     `cancel()` cancels the pump once, which the Router handles as a cancelled call."""
 
-    def __init__(self, gen: AsyncIterator[Any], context: _Context) -> None:
+    def __init__(self, gen: AsyncGenerator[Any, None], context: _Context) -> None:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=32)
         super().__init__(self._pump(gen), context)
 
-    async def _pump(self, gen: AsyncIterator[Any]) -> None:
+    async def _pump(self, gen: AsyncGenerator[Any, None]) -> None:
         try:
             async for item in gen:
                 await self._queue.put(item)
         except asyncio.CancelledError:
+            await gen.aclose()  # cancelled while queueing: the handler's clean-up (metering) still runs now
             raise
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
             await self._queue.put(_Failed(exc))
@@ -119,6 +120,8 @@ class LocalInferenceStub:
         metrics = MetricsInterceptor()
         self._chat = metrics._unary(servicer.Chat, SERVICE, "Chat")
         self._stream = metrics._server_stream(servicer.StreamChat, SERVICE, "StreamChat")
+        self._forward = metrics._server_stream(servicer.Forward, SERVICE, "Forward")
+        self._resolve = metrics._unary(servicer.ResolveGatewayModel, SERVICE, "ResolveGatewayModel")
 
     def Chat(self, request: pb.ChatRequest, metadata: Metadata | None = None, **_: Any) -> _UnaryCall:  # noqa: N802
         context = _Context(metadata)
@@ -128,3 +131,12 @@ class LocalInferenceStub:
                    **_: Any) -> _StreamCall:
         context = _Context(metadata)
         return _StreamCall(self._stream(request, context), context)
+
+    def Forward(self, request: Any, metadata: Metadata | None = None, **_: Any) -> _StreamCall:  # noqa: N802
+        context = _Context(metadata)
+        return _StreamCall(self._forward(request, context), context)
+
+    def ResolveGatewayModel(self, request: Any, metadata: Metadata | None = None,  # noqa: N802
+                            **_: Any) -> _UnaryCall:
+        context = _Context(metadata)
+        return _UnaryCall(self._resolve(request, context), context)

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tokenyard.errors import invalid
+from tokenyard.providers.kinds import can, with_capability
 
-UPSTREAM_KINDS = ("openai",)
 MAX_HOURS = 24 * 366
 API_KEY_ENV = re.compile(r"^TOKENYARD_DEPLOY_[A-Z0-9_]{1,100}$")
 """Deployment upstream keys are read only from env vars with this prefix, and only by the accounts the operator
@@ -50,8 +50,8 @@ def validate_spec(model: str, upstream_kind: str, base_url: str, api_key_env: st
     model = (model or "").strip()
     if not model or len(model) > 200 or any(ord(c) < 0x20 for c in model):
         raise invalid("model must be 1 to 200 printable characters", "model")
-    if upstream_kind not in UPSTREAM_KINDS:
-        raise invalid(f"upstream.kind must be one of {list(UPSTREAM_KINDS)}", "upstream.kind")
+    if not can(upstream_kind, "deployable"):
+        raise invalid(f"upstream.kind must be one of {list(with_capability('deployable'))}", "upstream.kind")
     if not base_url:
         raise invalid("upstream.base_url is required", "upstream.base_url")
     if api_key_env and not API_KEY_ENV.match(api_key_env):

@@ -14,6 +14,7 @@ from tokenyard.embeddings.runner import EmbeddingModel, LocalRunner
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.validate import EmbeddingLimits
 from tokenyard.monitoring.upstream import InstrumentedRegistry
+from tokenyard.providers.registry import can, with_capability
 from tokenyard.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def local_runners(settings: Settings, catalog: Catalog) -> dict[str, LocalRunner
         if model.type != "embedding":
             continue
         for t in model.targets:
-            if catalog.providers[t.provider].kind != "local" or t.upstream_model in runners:
+            if not can(catalog.providers[t.provider].kind, "in_process") or t.upstream_model in runners:
                 continue
             factory = LOCAL_MODELS.get(t.upstream_model)
             if factory is None:
@@ -47,7 +48,7 @@ def local_runners(settings: Settings, catalog: Catalog) -> dict[str, LocalRunner
 
 def build_embeddings(settings: Settings, catalog: Catalog, router: Router, http: httpx.AsyncClient,
                      env: Mapping[str, str] | None = None) -> EmbeddingsService:
-    """The service, with its own Dispatcher whose `local` adapter runs the local models (the other adapters
+    """The service, with its own Dispatcher whose in-process adapter (the built-in kind) runs the local models (the other adapters
     share the process's pooled HTTP client; all are instrumented like the Router's). With
     `embeddings_preload` the models start loading now."""
     runners = local_runners(settings, catalog)
@@ -57,5 +58,5 @@ def build_embeddings(settings: Settings, catalog: Catalog, router: Router, http:
     limits = EmbeddingLimits(max_inputs=settings.embeddings_max_inputs,
                              max_request_tokens=settings.embeddings_max_request_tokens)
     local = LocalEmbeddingProvider(runners, limits)
-    providers = InstrumentedRegistry(catalog, http, env=env, adapters={"local": local})
+    providers = InstrumentedRegistry(catalog, http, env=env, adapters={kind: local for kind in with_capability("in_process")})
     return EmbeddingsService(router, Dispatcher(providers), limits, closers=[local.close])

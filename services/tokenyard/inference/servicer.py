@@ -14,17 +14,22 @@ from tokenyard.inference.idempotency import IdempotencyStore, fingerprint
 from tokenyard.inference.service import Router
 from tokenyard.inference.v1 import inference_service_pb2 as pb
 from tokenyard.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from tokenyard.passthrough.service import Passthrough
+from tokenyard.passthrough.servicer import PassthroughRpcs
 
 
 log = logging.getLogger(__name__)
 
 
-class InferenceServicer(pb_grpc.InferenceServiceServicer):
-    """Chat and StreamChat. Response metadata (target, rate limits) goes out as initial metadata."""
+class InferenceServicer(PassthroughRpcs, pb_grpc.InferenceServiceServicer):
+    """Chat and StreamChat (and passthrough's Forward, see tokenyard.passthrough). Response metadata (target,
+    rate limits) goes out as initial metadata."""
 
-    def __init__(self, router: Router, idempotency: IdempotencyStore | None = None) -> None:
+    def __init__(self, router: Router, idempotency: IdempotencyStore | None = None,
+                 passthrough: Passthrough | None = None) -> None:
         self._router = router
         self._idempotency = idempotency
+        self._passthrough = passthrough
 
     @handles_errors
     async def Chat(self, request: pb.ChatRequest, context: grpc.aio.ServicerContext) -> pb.ChatResponse:

@@ -137,7 +137,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     @handles_errors
     async def CheckLimit(self, request: pb.CheckLimitRequest, context: grpc.aio.ServicerContext
                          ) -> pb.CheckLimitResponse:
-        await self._internal_caller(context)  # the passthrough routes' limiter (or an admin)
+        await self._internal_caller(context)  # services (or an admin); passthrough uses the Router's limiter
         if self._limiter is None:
             raise GatewayError(ErrorKind.UNAVAILABLE, "no rate limiter configured")
         if not request.key:

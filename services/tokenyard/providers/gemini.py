@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import orjson
@@ -185,3 +186,10 @@ def merge_usage(acc: dict[str, Any], doc: Any) -> bool:
         usage = usage_of(doc["usageMetadata"])
         acc["prompt_tokens"], acc["completion_tokens"] = usage["prompt_tokens"], usage["completion_tokens"]
     return True
+
+
+def model_from_path(path: str) -> str:
+    """Passthrough metering: the model a native request path names (`.../models/{model}:generateContent`)."""
+    if "models/" not in path:
+        return ""
+    return unquote(path.split("models/", 1)[1].split(":")[0])

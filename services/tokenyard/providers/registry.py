@@ -1,34 +1,25 @@
-"""Builds the adapter for each configured provider; the only place provider kinds are looked up."""
+"""Builds the adapter for each configured provider from the kinds declared in `providers/kinds.py` (which also
+answers what each kind can do: `can`, `usage_parser`, `model_from_path`, re-exported here)."""
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
 from tokenyard.catalog import Catalog, Target
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.providers import kinds
 from tokenyard.providers.base import Provider, UpstreamTarget
+from tokenyard.providers.kinds import (can, capabilities, known, load, model_from_path, usage_parser,
+                                      with_capability)
 
-# kind -> "module:Class"; each class is constructed with the shared httpx client.
-ADAPTERS = {
-    "local": "tokenyard.providers.local:LocalProvider",
-    "openai": "tokenyard.providers.openai:OpenAIProvider",
-    "anthropic": "tokenyard.providers.anthropic:AnthropicProvider",
-    "gemini": "tokenyard.providers.gemini:GeminiProvider",
-}
-
-
-def provider_module(kind: str) -> Any:
-    """The module implementing a provider kind (its passthrough helpers, e.g. `merge_usage`)."""
-    return importlib.import_module(ADAPTERS[kind].partition(":")[0])
+__all__ = ["ProviderRegistry", "can", "capabilities", "known", "load", "model_from_path", "usage_parser",
+           "with_capability"]
 
 
 def _load(kind: str, http: httpx.AsyncClient) -> Provider:
-    module, _, cls = ADAPTERS[kind].partition(":")
-    return getattr(importlib.import_module(module), cls)(http)
+    return kinds.load(kinds.capabilities(kind).adapter)(http)
 
 
 class ProviderRegistry:

@@ -16,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from tokenyard.storage.private import private_sqlite
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = 0x746F6B656E796172  # "tokenyar": the PostgreSQL advisory lock every migrating process takes
 _ALEMBIC = threading.Lock()  # Alembic's `context` is process-global: one upgrade at a time per process
@@ -40,12 +42,19 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file (None for other databases, in-memory and `file:` URIs)."""
+    db = make_url(url).database if is_sqlite(url) else None
+    return None if not db or db == ":memory:" or db.startswith("file:") else db
+
+
 def create_engine(url: str) -> AsyncEngine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite, a bounded pool on PostgreSQL."""
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, a bounded pool on PostgreSQL.
+
+    A SQLite file is created private (0600, in a 0700 folder; see storage.private)."""
     if is_sqlite(url):
-        db = make_url(url).database
-        if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        if db := sqlite_file(url):
+            private_sqlite(db)
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -81,14 +90,14 @@ def _sqlite_migration_lock(url: str) -> Iterator[None]:
     SQLite's own locking covers one statement, not Alembic's read-the-version-then-create sequence, so
     processes starting together on a fresh file would both create the same tables. flock is released by
     the kernel when the process dies, so a crashed migrator never leaves the lock behind."""
-    db = make_url(url).database if is_sqlite(url) else None
-    if not db or db == ":memory:" or db.startswith("file:"):
+    db = sqlite_file(url)
+    if not db:
         yield
         return
     import fcntl  # POSIX only, like the rest of the local mode
 
+    private_sqlite(db)  # before Alembic's first connection creates the file with the umask's mode
     path = Path(f"{db}.migrate.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

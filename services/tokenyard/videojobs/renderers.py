@@ -1,7 +1,6 @@
-"""The video renderer Protocol, and the registry of renderers by provider kind (where kinds are looked up)."""
+"""The video renderer Protocol, and the renderers of the providers whose kind declares `video` (providers/kinds.py)."""
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,13 +11,8 @@ import httpx
 
 from tokenyard.catalog import Catalog
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.providers import registry
 from tokenyard.providers.base import UpstreamTarget
-
-# provider kind -> "module:Class"; each class is constructed with (httpx client, options dict).
-VIDEO_ADAPTERS = {
-    "local": "tokenyard.providers.local_video:TestPatternRenderer",
-    "openai": "tokenyard.providers.openai_video:OpenAIVideoRenderer",
-}
 
 
 @dataclass
@@ -64,17 +58,17 @@ class VideoRenderers:
     def supports(self, provider_id: str) -> bool:
         """True when the provider's kind can make videos."""
         spec = self._catalog.providers.get(provider_id)
-        return spec is not None and spec.kind in VIDEO_ADAPTERS
+        return spec is not None and registry.can(spec.kind, "video")
 
     def renderer(self, provider_id: str) -> VideoRenderer:
         """The renderer of a provider's kind (built once)."""
         spec = self._catalog.providers[provider_id]
-        if spec.kind not in VIDEO_ADAPTERS:
+        if not registry.can(spec.kind, "video"):
             raise GatewayError(ErrorKind.INVALID_REQUEST, f"provider {provider_id!r} cannot generate videos",
                                param="model")
         if spec.kind not in self._built:
-            module, _, cls = VIDEO_ADAPTERS[spec.kind].partition(":")
-            self._built[spec.kind] = getattr(importlib.import_module(module), cls)(self._http, self._options)
+            renderer = registry.load(registry.capabilities(spec.kind).video)
+            self._built[spec.kind] = renderer(self._http, self._options)
         return self._built[spec.kind]
 
     def target(self, provider_id: str, upstream_model: str) -> UpstreamTarget:

@@ -7,9 +7,9 @@ import zlib
 import orjson
 import pytest
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.providers.registry import provider_module
-from tokenyard_http.passthrough.meter import UsageMeter
-from tokenyard_http.passthrough.paths import request_headers, response_headers, split_path, upstream_url
+from tokenyard.providers.registry import usage_parser
+from tokenyard.passthrough.meter import UsageMeter
+from tokenyard.passthrough.paths import request_headers, response_headers, split_path, upstream_url
 
 
 def test_split_keeps_the_raw_rest() -> None:
@@ -69,7 +69,7 @@ def _sse(*docs: object) -> bytes:
 
 
 def _meter(kind: str, body: bytes, ctype: str, encoding: str = "", split: int = 7) -> dict | None:
-    meter = UsageMeter(provider_module(kind).merge_usage, ctype, encoding)
+    meter = UsageMeter(usage_parser(kind), ctype, encoding)
     for i in range(0, len(body), split):
         meter.feed(body[i:i + split])
     return meter.result()

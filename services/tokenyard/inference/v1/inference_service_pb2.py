@@ -23,23 +23,24 @@ _sym_db = _symbol_database.Default()
 
 
 from tokenyard.inference.v1 import chat_pb2 as tokenyard_dot_inference_dot_v1_dot_chat__pb2
+from tokenyard.inference.v1 import passthrough_pb2 as tokenyard_dot_inference_dot_v1_dot_passthrough__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.tokenyard/inference/v1/inference_service.proto\x12\x16tokenyard.inference.v1\x1a!tokenyard/inference/v1/chat.proto\"\x8a\x01\n\x0b\x43hatRequest\x12>\n\x07request\x18\x01 \x01(\x0b\x32-.tokenyard.inference.v1.ChatCompletionRequest\x12\x0e\n\x06\x61pp_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"Z\n\x0c\x43hatResponse\x12:\n\ncompletion\x18\x01 \x01(\x0b\x32&.tokenyard.inference.v1.ChatCompletion\x12\x0e\n\x06target\x18\x02 \x01(\t\"w\n\x11StreamChatRequest\x12>\n\x07request\x18\x01 \x01(\x0b\x32-.tokenyard.inference.v1.ChatCompletionRequest\x12\x0e\n\x06\x61pp_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x12StreamChatResponse\x12:\n\x05\x63hunk\x18\x01 \x01(\x0b\x32+.tokenyard.inference.v1.ChatCompletionChunk2\xcc\x01\n\x10InferenceService\x12Q\n\x04\x43hat\x12#.tokenyard.inference.v1.ChatRequest\x1a$.tokenyard.inference.v1.ChatResponse\x12\x65\n\nStreamChat\x12).tokenyard.inference.v1.StreamChatRequest\x1a*.tokenyard.inference.v1.StreamChatResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.tokenyard/inference/v1/inference_service.proto\x12\x16tokenyard.inference.v1\x1a!tokenyard/inference/v1/chat.proto\x1a(tokenyard/inference/v1/passthrough.proto\"\x8a\x01\n\x0b\x43hatRequest\x12>\n\x07request\x18\x01 \x01(\x0b\x32-.tokenyard.inference.v1.ChatCompletionRequest\x12\x0e\n\x06\x61pp_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"Z\n\x0c\x43hatResponse\x12:\n\ncompletion\x18\x01 \x01(\x0b\x32&.tokenyard.inference.v1.ChatCompletion\x12\x0e\n\x06target\x18\x02 \x01(\t\"w\n\x11StreamChatRequest\x12>\n\x07request\x18\x01 \x01(\x0b\x32-.tokenyard.inference.v1.ChatCompletionRequest\x12\x0e\n\x06\x61pp_id\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x12StreamChatResponse\x12:\n\x05\x63hunk\x18\x01 \x01(\x0b\x32+.tokenyard.inference.v1.ChatCompletionChunk2\xaa\x03\n\x10InferenceService\x12Q\n\x04\x43hat\x12#.tokenyard.inference.v1.ChatRequest\x1a$.tokenyard.inference.v1.ChatResponse\x12\x65\n\nStreamChat\x12).tokenyard.inference.v1.StreamChatRequest\x1a*.tokenyard.inference.v1.StreamChatResponse0\x01\x12\\\n\x07\x46orward\x12&.tokenyard.inference.v1.ForwardRequest\x1a\'.tokenyard.inference.v1.ForwardResponse0\x01\x12~\n\x13ResolveGatewayModel\x12\x32.tokenyard.inference.v1.ResolveGatewayModelRequest\x1a\x33.tokenyard.inference.v1.ResolveGatewayModelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tokenyard.inference.v1.inference_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHATREQUEST']._serialized_start=110
-  _globals['_CHATREQUEST']._serialized_end=248
-  _globals['_CHATRESPONSE']._serialized_start=250
-  _globals['_CHATRESPONSE']._serialized_end=340
-  _globals['_STREAMCHATREQUEST']._serialized_start=342
-  _globals['_STREAMCHATREQUEST']._serialized_end=461
-  _globals['_STREAMCHATRESPONSE']._serialized_start=463
-  _globals['_STREAMCHATRESPONSE']._serialized_end=543
-  _globals['_INFERENCESERVICE']._serialized_start=546
-  _globals['_INFERENCESERVICE']._serialized_end=750
+  _globals['_CHATREQUEST']._serialized_start=152
+  _globals['_CHATREQUEST']._serialized_end=290
+  _globals['_CHATRESPONSE']._serialized_start=292
+  _globals['_CHATRESPONSE']._serialized_end=382
+  _globals['_STREAMCHATREQUEST']._serialized_start=384
+  _globals['_STREAMCHATREQUEST']._serialized_end=503
+  _globals['_STREAMCHATRESPONSE']._serialized_start=505
+  _globals['_STREAMCHATRESPONSE']._serialized_end=585
+  _globals['_INFERENCESERVICE']._serialized_start=588
+  _globals['_INFERENCESERVICE']._serialized_end=1014
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from tokenyard.inference.v1 import chat_pb2 as _chat_pb2
+from tokenyard.inference.v1 import passthrough_pb2 as _passthrough_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Mapping as _Mapping

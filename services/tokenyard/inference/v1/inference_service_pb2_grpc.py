@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from tokenyard.inference.v1 import inference_service_pb2 as tokenyard_dot_inference_dot_v1_dot_inference__service__pb2
+from tokenyard.inference.v1 import passthrough_pb2 as tokenyard_dot_inference_dot_v1_dot_passthrough__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -48,6 +49,16 @@ class InferenceServiceStub:
                 request_serializer=tokenyard_dot_inference_dot_v1_dot_inference__service__pb2.StreamChatRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_inference_dot_v1_dot_inference__service__pb2.StreamChatResponse.FromString,
                 _registered_method=True)
+        self.Forward = channel.unary_stream(
+                '/tokenyard.inference.v1.InferenceService/Forward',
+                request_serializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ForwardRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ForwardResponse.FromString,
+                _registered_method=True)
+        self.ResolveGatewayModel = channel.unary_unary(
+                '/tokenyard.inference.v1.InferenceService/ResolveGatewayModel',
+                request_serializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ResolveGatewayModelRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ResolveGatewayModelResponse.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
@@ -71,6 +82,21 @@ class InferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Forward(self, request, context):
+        """Forwards a provider-native request of a passthrough gateway and meters it: the answer's status and headers
+        first, then its body bytes as they arrive (server-streaming).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveGatewayModel(self, request, context):
+        """Checks a passthrough gateway and maps the compat route's `{provider}/{model}` to a catalog model id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -83,6 +109,16 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.StreamChat,
                     request_deserializer=tokenyard_dot_inference_dot_v1_dot_inference__service__pb2.StreamChatRequest.FromString,
                     response_serializer=tokenyard_dot_inference_dot_v1_dot_inference__service__pb2.StreamChatResponse.SerializeToString,
+            ),
+            'Forward': grpc.unary_stream_rpc_method_handler(
+                    servicer.Forward,
+                    request_deserializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ForwardRequest.FromString,
+                    response_serializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ForwardResponse.SerializeToString,
+            ),
+            'ResolveGatewayModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveGatewayModel,
+                    request_deserializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ResolveGatewayModelRequest.FromString,
+                    response_serializer=tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ResolveGatewayModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -143,6 +179,60 @@ class InferenceService:
             '/tokenyard.inference.v1.InferenceService/StreamChat',
             tokenyard_dot_inference_dot_v1_dot_inference__service__pb2.StreamChatRequest.SerializeToString,
             tokenyard_dot_inference_dot_v1_dot_inference__service__pb2.StreamChatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Forward(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tokenyard.inference.v1.InferenceService/Forward',
+            tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ForwardRequest.SerializeToString,
+            tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ForwardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveGatewayModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.inference.v1.InferenceService/ResolveGatewayModel',
+            tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ResolveGatewayModelRequest.SerializeToString,
+            tokenyard_dot_inference_dot_v1_dot_passthrough__pb2.ResolveGatewayModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
