@@ -11,11 +11,11 @@ from tokenyard.common.usage import UsageEvent
 from tokenyard.grpcutil import from_rpc_error
 from tokenyard.internal import internal_metadata
 from tokenyard.metering.convert import event_to_pb
-from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter
+from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter, duration
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 from tokenyard.metering.v1 import metering_service_pb2_grpc as pb_grpc
 
-__all__ = ["Decision", "Limit", "MeteringClient", "RateLimiter"]
+__all__ = ["Decision", "Limit", "MeteringClient", "RateLimiter", "duration"]
 
 
 class MeteringClient:
