@@ -1,4 +1,7 @@
-"""Assembles the services one process runs: each dependency is a local object or a gRPC client."""
+"""Assembles the services one process runs: each dependency is a local object or a gRPC client (clients/).
+
+A composition root: it may name every service package (the import check lets it). What it built is in
+`Runtime.parts`, a typed `Parts` (None for what this process does not run)."""
 from __future__ import annotations
 
 import functools

@@ -14,9 +14,9 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from tokenyard.catalog import Catalog, ConfigFile
 from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.embeddings import EmbeddingsClient
 from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.common.usage import UsageEvent
-from tokenyard.embeddings.client import EmbeddingsClient
 from tokenyard.embeddings.local_provider import LocalEmbeddingProvider
 from tokenyard.embeddings.runner import LocalRunner
 from tokenyard.embeddings.service import EmbeddingsService
