@@ -23,8 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
+from tokenyard.common.usage import UsageEvent
 from tokenyard.metering.credits import CreditStore
-from tokenyard.metering.events import UsageEvent
 from tokenyard.metering.service import MeteringService
 from tokenyard.metering.tables import UsageRecordRow
 from tokenyard.storage.db import create_engine, migrate, sessionmaker

@@ -95,7 +95,7 @@ DASHBOARDS = {
          [('topk(10, sum by (app) (increase(tokenyard_app_tokens_total{app=~"$app"}[1h])))', "{{app}}")]),
     ]),
     "video": ("tokenyard-video", "tokenyard / Video jobs", [], [
-        ("Video queue depth", "short", [("sum by (state) (tokenyard_video_queue_depth)", "{{state}}")]),
+        ("Video queue depth", "short", [("max by (state) (tokenyard_video_queue_depth)", "{{state}}")]),
         ("Video jobs finished per minute", "short",
          [(f"sum by (status) (rate(tokenyard_video_jobs_total{R})) * 60", "{{status}}")]),
         ("Video job duration", "s",

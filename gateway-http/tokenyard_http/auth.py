@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from tokenyard.common.usage import correlation_id
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.metering.events import correlation_id
 
 
 def credential(request: Request) -> str:

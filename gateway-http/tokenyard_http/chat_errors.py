@@ -9,7 +9,7 @@ import orjson
 from starlette.responses import Response
 
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard_http.errors import error_headers
+from tokenyard_http.error_headers import error_headers
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _SCALE = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}

@@ -9,10 +9,10 @@ from fastapi import Request
 
 from tokenyard.auth.v1 import auth_service_pb2_grpc
 from tokenyard.chats.v1 import chats_service_pb2_grpc
+from tokenyard.clients.inference import LocalInferenceStub
 from tokenyard.config.v1 import config_service_pb2_grpc
 from tokenyard.embeddings.v1 import embeddings_service_pb2_grpc
 from tokenyard.grpcutil import channel
-from tokenyard.inference.local import LocalInferenceStub
 from tokenyard.inference.v1 import inference_service_pb2_grpc
 from tokenyard.metering.v1 import metering_service_pb2_grpc
 from tokenyard.settings import Settings

@@ -14,6 +14,8 @@ from starlette.responses import Response
 
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.grpcutil import from_rpc_error
+from tokenyard_http.chat_errors import chat_error
+from tokenyard_http.error_headers import error_headers
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +33,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for s in statuses}
 
 
-def error_headers(err: GatewayError) -> dict[str, str]:
-    """Headers an error carries (Retry-After, rate-limit state)."""
-    headers = {k: v for k, v in err.metadata.items() if k.startswith("x-")}
-    if err.retry_after is not None:
-        headers["retry-after"] = str(max(1, int(err.retry_after + 0.999)))
-    return headers
-
-
 def openai_error(err: GatewayError) -> Response:
     """A GatewayError as an OpenAI-format JSON response."""
     return Response(orjson.dumps(err.openai_body()), status_code=err.kind.value.http_status,
@@ -51,8 +45,6 @@ CHAT_API_PREFIX = "/api/"
 def error_for(request: Request, err: GatewayError) -> Response:
     """The error in the shape of the API the request addressed (chat app under /api/, else OpenAI)."""
     if request.url.path.startswith(CHAT_API_PREFIX):
-        from tokenyard_http.chat_errors import chat_error  # imports this module
-
         return chat_error(err)
     return openai_error(err)
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.telemetry import HTTP_REQUESTS, HTTP_SECONDS
+from tokenyard.monitoring.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 Scope = dict[str, Any]
 

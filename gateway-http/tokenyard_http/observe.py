@@ -8,9 +8,9 @@ from typing import Any
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tokenyard.inference.context import new_request_id
+from tokenyard.common.ids import new_request_id
+from tokenyard.common.usage import correlation_id
 from tokenyard.logs import REQUEST_ID
-from tokenyard.metering.events import correlation_id
 from tokenyard.monitoring import tracing
 from tokenyard_http.middleware import StatusRecorder
 

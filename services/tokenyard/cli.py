@@ -105,7 +105,7 @@ async def _serve_http(settings, sock, on_ready, runtime=None) -> None:  # type: 
 
     # All-in-one: the facade calls the Router in-process (chat and passthrough), unless tracing wants that hop
     # as a span of its own.
-    local = runtime.parts.get("inference_servicer") if runtime is not None and not tracing_on() else None
+    local = runtime.parts.inference_servicer if runtime is not None and not tracing_on() else None
     config = uvicorn.Config(create_app(settings, local_inference=local),
                             log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=10,
                             http=protocol(settings.http_header_timeout_seconds,

@@ -6,7 +6,7 @@ import secrets
 
 import grpc
 
-from tokenyard.auth.cache import Authenticator
+from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import credential_from, metadata_value
 from tokenyard.principal import Principal, PrincipalKind

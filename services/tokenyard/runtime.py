@@ -1,40 +1,46 @@
-"""Assembles the services one process runs: each dependency is a local object or a gRPC client."""
+"""Assembles the services one process runs: each dependency is a local object or a gRPC client (clients/).
+
+A composition root: it may name every service package (the import check lets it). What it built is in
+`Runtime.parts`, a typed `Parts` (None for what this process does not run)."""
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 import httpx
 
 from tokenyard.auth.bootstrap import AdminKeyNotice, bootstrap_admin_key
-from tokenyard.auth.cache import CachedAuthenticator
-from tokenyard.auth.client import AuthClient
+from tokenyard.auth.service import AuthService
 from tokenyard.auth.servicer import AuthServicer, registrar as auth_registrar
-from tokenyard.auth.service import AuthService, account_exists
 from tokenyard.catalog import Catalog, load_catalog
+from tokenyard.clients.auth import AuthClient, account_exists
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.auth_keys import LocalKeyIssuer, RemoteKeyIssuer
+from tokenyard.clients.deployments import DeploymentCache, DeploymentClient
+from tokenyard.clients.metering import MeteringClient, RateLimiter
 from tokenyard.config.servicer import ConfigServicer, registrar as config_registrar
-from tokenyard.deployments.wiring import deployment_policy, start_deployments
+from tokenyard.deployments.wiring import start_deployments
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.servicer import EmbeddingsServicer, registrar as embeddings_registrar
 from tokenyard.embeddings.wiring import build_embeddings
 from tokenyard.grpclimits import BodyLimits, max_message_bytes
 from tokenyard.grpcutil import Registrar, bind_server, channel, start_server
 from tokenyard.inference.app_policy import AppPolicy
+from tokenyard.inference.credit_policy import CreditPolicy
+from tokenyard.inference.deployment_policy import DeploymentPolicy
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.idempotency import IdempotencyStore
 from tokenyard.inference.leases import BalanceLeases
 from tokenyard.inference.metrics_policy import MetricsPolicy
-from tokenyard.inference.servicer import InferenceServicer, registrar as inference_registrar
-from tokenyard.inference.service import Router
-from tokenyard.inference.credit_policy import CreditPolicy
 from tokenyard.inference.ratelimit_policy import RateLimitPolicy
+from tokenyard.inference.service import Router
+from tokenyard.inference.servicer import InferenceServicer, registrar as inference_registrar
 from tokenyard.listen import with_port
 from tokenyard.metering.access import ConfigAppOwners
-from tokenyard.metering.client import MeteringClient
 from tokenyard.metering.servicer import MeteringServicer, registrar as metering_registrar
 from tokenyard.metering.wiring import UNLIMITED_ACCOUNTS, build_limiter, build_metering, build_sink, start_sweeper
 from tokenyard.monitoring import tracing
@@ -46,8 +52,48 @@ from tokenyard.storage.db import create_engine, migrate, sessionmaker
 from tokenyard.telemetry import MetricsInterceptor
 from tokenyard.tenancy import Tenancy, jwt_verifier
 
+if TYPE_CHECKING:  # built lazily (see _videojobs, _chats) or only named here
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from tokenyard.chats.service import ChatAppService
+    from tokenyard.clients.usage_sink import UsageSink
+    from tokenyard.deployments.service import DeploymentService
+    from tokenyard.metering.service import MeteringService
+    from tokenyard.videojobs.assemble import VideoJobs
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 DB_SERVICES = frozenset({"auth", "config", "metering", "videojobs", "inference"})  # inference: chats
+
+
+@dataclass
+class Parts:
+    """What this process built, by name and type (None: this process does not run that part)."""
+
+    sessions: async_sessionmaker | None = None
+    auth_service: AuthService | None = None
+    authenticator: CachedAuthenticator | None = None
+    tenancy: Tenancy | None = None
+    deployments: DeploymentService | None = None
+    metering_service: MeteringService | None = None
+    limiter: RateLimiter | None = None
+    usage_sink: UsageSink | None = None
+    providers: InstrumentedRegistry | None = None
+    router: Router | None = None
+    inference_servicer: InferenceServicer | None = None
+    chats_service: ChatAppService | None = None
+    embeddings_service: EmbeddingsService | None = None
+    videojobs: VideoJobs | None = None
+    passthrough: Passthrough | None = None
+    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    """gRPC channels to the services other processes run, by address (one per address)."""
+
+
+def need(part: T | None, name: str) -> T:
+    """A part the caller's branch guarantees was built (a wiring bug otherwise, not a user error)."""
+    if part is None:
+        raise RuntimeError(f"{name} was not built in this process")
+    return part
 
 
 @dataclass
@@ -60,7 +106,7 @@ class Runtime:
     server: grpc.aio.Server | None = None
     port: int = 0
     admin_key_notice: AdminKeyNotice | None = None
-    parts: dict[str, Any] = field(default_factory=dict)
+    parts: Parts = field(default_factory=Parts)
     _closers: list[Any] = field(default_factory=list)
 
     @classmethod
@@ -78,11 +124,10 @@ class Runtime:
 
     def _channel(self, service: str) -> grpc.aio.Channel:
         addr = self.settings.service_addr(service)
-        key = f"channel:{addr}"
-        if key not in self.parts:
-            self.parts[key] = channel(addr)
-            self._closers.append(self.parts[key].close)
-        return self.parts[key]
+        if addr not in self.parts.channels:
+            self.parts.channels[addr] = channel(addr)
+            self._closers.append(self.parts.channels[addr].close)
+        return self.parts.channels[addr]
 
     def _bind(self) -> None:
         """Bind the gRPC port before anything is built: with port 0 the OS picks it, and every client this
@@ -103,36 +148,38 @@ class Runtime:
             engine = create_engine(url)
             self._closers.append(engine.dispose)
             sessions = sessionmaker(engine)
-            self.parts["sessions"] = sessions
+            self.parts.sessions = sessions
         registrars: list[Registrar] = []
         if "auth" in local:
             auth_service = AuthService(sessions, jwt=jwt_verifier(s))
             self.admin_key_notice = await bootstrap_admin_key(auth_service, s.admin_key, s.data_dir)
-            self.parts["auth_service"] = auth_service
+            self.parts.auth_service = auth_service
             backend = auth_service.authenticate
         else:
             backend = AuthClient(self._channel("auth")).authenticate
         authenticator = CachedAuthenticator(backend, ttl=s.key_cache_ttl_seconds)
-        self.parts["authenticator"] = authenticator
+        self.parts.authenticator = authenticator
         tenancy = await Tenancy.start(settings=s, services=local, catalog=self.catalog, sessions=sessions,
-                                      authenticator=authenticator, auth_service=self.parts.get("auth_service"),
+                                      authenticator=authenticator, auth_service=self.parts.auth_service,
                                       channel=self._channel)
         self._closers.insert(0, tenancy.stop)
-        self.parts["tenancy"] = tenancy
+        self.parts.tenancy = tenancy
         if "auth" in local:
-            registrars.append(auth_registrar(AuthServicer(self.parts["auth_service"], authenticator,
+            registrars.append(auth_registrar(AuthServicer(need(self.parts.auth_service, "auth"), authenticator,
                                                           feed=tenancy.revocation_feed,
                                                           internal_secret=s.internal_secret)))
         if "config" in local:
-            deployments, closers = start_deployments(s, sessions, self.parts.get("auth_service"), self._channel)
+            keys = (LocalKeyIssuer(self.parts.auth_service) if self.parts.auth_service is not None
+                    else RemoteKeyIssuer(self._channel("auth"), s.internal_secret))
+            deployments, closers = start_deployments(s, sessions, keys)
             self._closers[:0] = closers
-            self.parts["deployments"] = deployments
+            self.parts.deployments = deployments
             registrars.append(config_registrar(ConfigServicer(self.catalog, authenticator, tenancy.config_service,
                                                               tenancy.change_feed, deployments,
                                                               internal_secret=s.internal_secret)))
         if "metering" in local:
             metering = build_metering(self.catalog, sessions, s.resolved_credit_holds())
-            self.parts["metering_service"] = metering
+            self.parts.metering_service = metering
             sweeper = start_sweeper(metering.credits)
             self._closers.append(sweeper.cancel)
             registrars.append(metering_registrar(MeteringServicer(
@@ -141,9 +188,9 @@ class Runtime:
                 accounts=functools.partial(account_exists, sessions))))
         if "inference" in local:
             router = await self._router(authenticator)
-            self.parts["inference_servicer"] = InferenceServicer(router, IdempotencyStore(sessions),
-                                                                 passthrough=self._passthrough(authenticator))
-            registrars.append(inference_registrar(self.parts["inference_servicer"]))
+            self.parts.inference_servicer = InferenceServicer(router, IdempotencyStore(sessions),
+                                                              passthrough=self._passthrough(authenticator))
+            registrars.append(inference_registrar(self.parts.inference_servicer))
             registrars.append(self._chats(router, authenticator, sessions))
         if "embeddings" in local:
             registrars.append(embeddings_registrar(EmbeddingsServicer(await self._embeddings(authenticator))))
@@ -154,19 +201,19 @@ class Runtime:
         await start_server(self.server, registrars)
         log.info("gRPC services %s listening on port %d", sorted(local), self.port)
 
-    def _limiter(self):  # type: ignore[no-untyped-def]
-        if "limiter" not in self.parts:
-            self.parts["limiter"] = build_limiter(self.settings)
-            self._closers.append(self.parts["limiter"].close)
-        return self.parts["limiter"]
+    def _limiter(self) -> RateLimiter:
+        if self.parts.limiter is None:
+            self.parts.limiter = build_limiter(self.settings)
+            self._closers.append(self.parts.limiter.close)
+        return self.parts.limiter
 
     async def _router(self, authenticator: CachedAuthenticator) -> Router:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200,
                                                      keepalive_expiry=60), timeout=None)
         self._closers.append(http.aclose)
         local = "metering" in self.services
-        metering = self.parts["metering_service"] if local else MeteringClient(self._channel("metering"),
-                                                                              self.settings.internal_secret)
+        metering = need(self.parts.metering_service, "metering") if local else MeteringClient(
+            self._channel("metering"), self.settings.internal_secret)
         sink = await build_sink(self.settings, metering.record)
         self._closers.insert(0, sink.stop)
         # split: holds are admitted against balance leases, with no Metering round trip per request
@@ -175,25 +222,33 @@ class Runtime:
         if isinstance(credits, BalanceLeases):
             credits.start()
             self._closers.insert(0, credits.close)  # runs after the server stopped: nothing is in flight
-        self.parts["usage_sink"] = sink
+        self.parts.usage_sink = sink
         providers = InstrumentedRegistry(self.catalog, http)
-        self.parts["providers"] = providers
+        self.parts.providers = providers
         policies = [MetricsPolicy(log_prompts=self.settings.log_prompts),  # first: its finish runs last
-                    AppPolicy(self.parts["tenancy"].app_cache),
-                    deployment_policy(self.settings, self.parts.get("deployments"), self._channel),
+                    AppPolicy(need(self.parts.tenancy, "tenancy").app_cache),
+                    self._deployment_policy(),
                     RateLimitPolicy(self._limiter(), self.settings.default_rpm, self.settings.default_tpm),
                     CreditPolicy(credits, exempt=UNLIMITED_ACCOUNTS)]  # last: nothing refuses after it reserves
         router = Router(self.catalog, authenticator, Dispatcher(providers), sink, policies=policies)
-        self.parts["router"] = router
+        self.parts.router = router
         return router
+
+    def _deployment_policy(self) -> DeploymentPolicy:
+        """The Router's deployment policy, reading deployments in-process or from the Config service."""
+        service = self.parts.deployments
+        resolve = (service.resolve if service is not None
+                   else DeploymentClient(self._channel("config"), self.settings.internal_secret).resolve)
+        return DeploymentPolicy(DeploymentCache(resolve))
 
     def _passthrough(self, authenticator: CachedAuthenticator) -> Passthrough:
         """Passthrough on the Router's parts: its catalog, caches, limiter, usage sink and provider HTTP pool."""
-        apps = self.parts["tenancy"].app_cache
-        service = Passthrough(self.catalog, apps, self.parts["providers"].http, self.parts["usage_sink"],
+        apps = need(self.parts.tenancy, "tenancy").app_cache
+        service = Passthrough(self.catalog, apps, need(self.parts.providers, "providers").http,
+                              need(self.parts.usage_sink, "usage sink"),
                               authenticate=authenticator.authenticate, limiter=self._limiter(),
                               unauthenticated_rpm=self.settings.passthrough_unauthenticated_rpm)
-        self.parts["passthrough"] = service
+        self.parts.passthrough = service
         return service
 
     def _videojobs(self, authenticator: CachedAuthenticator) -> Registrar:
@@ -202,16 +257,16 @@ class Runtime:
         from tokenyard.videojobs.servicer import registrar as videojobs_registrar
 
         if "metering" in self.services:
-            metering = self.parts["metering_service"]
+            metering = need(self.parts.metering_service, "metering")
             credits, recorder = LocalCredits(metering), metering.record
         else:
             credits = GrpcCredits(self._channel("metering"), self.settings.internal_secret)
             recorder = MeteringClient(self._channel("metering"), self.settings.internal_secret).record
-        videojobs = build_videojobs(self.settings, self.catalog, self.parts["sessions"], authenticator, credits,
-                                    recorder, app_owner=self.parts["tenancy"].app_cache.owner)
+        videojobs = build_videojobs(self.settings, self.catalog, need(self.parts.sessions, "sessions"), authenticator,
+                                    credits, recorder, app_owner=need(self.parts.tenancy, "tenancy").app_cache.owner)
         videojobs.pool.start()
         self._closers.insert(0, videojobs.stop)
-        self.parts["videojobs"] = videojobs
+        self.parts.videojobs = videojobs
         return videojobs_registrar(videojobs.servicer)
 
     def _chats(self, router: Router, authenticator: CachedAuthenticator, sessions: Any) -> Registrar:
@@ -221,22 +276,22 @@ class Runtime:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200), timeout=20.0)
         self._closers.append(http.aclose)
         service, register = build_chats(self.settings, self.catalog, router, authenticator, sessions, http,
-                                        enabled_tools=self.parts["tenancy"].enabled_tools)
-        self.parts["chats_service"] = service
+                                        enabled_tools=need(self.parts.tenancy, "tenancy").enabled_tools)
+        self.parts.chats_service = service
         return register
 
     async def _embeddings(self, authenticator: CachedAuthenticator) -> EmbeddingsService:
         """The Embeddings service on the Router's pipeline (policies, usage sink) and provider adapters."""
-        router = self.parts.get("router") or await self._router(authenticator)
-        service = build_embeddings(self.settings, self.catalog, router, self.parts["providers"].http)
-        self.parts["embeddings_service"] = service
+        router = self.parts.router or await self._router(authenticator)
+        service = build_embeddings(self.settings, self.catalog, router, need(self.parts.providers, "providers").http)
+        self.parts.embeddings_service = service
         self._closers.insert(0, service.close)
         return service
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop serving (letting in-flight RPCs finish within `grace`), then close everything."""
-        if "tenancy" in self.parts:
-            self.parts["tenancy"].close_streams()
+        if self.parts.tenancy is not None:
+            self.parts.tenancy.close_streams()
         if self.server is not None:
             await self.server.stop(grace)
         for close in self._closers:

@@ -1,4 +1,4 @@
-"""Prometheus metrics shared by every process, and the gRPC server interceptor that feeds them."""
+"""The gRPC server interceptor that feeds the grpc_server_* metrics (defined in monitoring/metrics.py)."""
 from __future__ import annotations
 
 import logging
@@ -8,23 +8,9 @@ from contextvars import ContextVar
 from typing import Any
 
 import grpc
-from prometheus_client import Counter, Gauge, Histogram
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+from tokenyard.monitoring.metrics import GRPC_HANDLED, GRPC_MSG_SENT, GRPC_SECONDS, GRPC_STARTED
 
-GRPC_STARTED = Counter("grpc_server_started_total", "RPCs started on the server.",
-                       ["grpc_type", "grpc_service", "grpc_method"])
-GRPC_HANDLED = Counter("grpc_server_handled_total", "RPCs completed on the server, by status code.",
-                       ["grpc_type", "grpc_service", "grpc_method", "grpc_code"])
-GRPC_SECONDS = Histogram("grpc_server_handling_seconds", "Time to handle an RPC (to the last message).",
-                         ["grpc_type", "grpc_service", "grpc_method"], buckets=LATENCY_BUCKETS)
-GRPC_MSG_SENT = Counter("grpc_server_msg_sent_total", "Stream messages sent by the server.",
-                        ["grpc_type", "grpc_service", "grpc_method"])
-HTTP_REQUESTS = Counter("tokenyard_http_requests_total", "HTTP requests served by the facade.",
-                        ["route", "method", "status"])
-HTTP_SECONDS = Histogram("tokenyard_http_request_duration_seconds", "HTTP request latency (to the last byte).",
-                         ["route", "method"], buckets=LATENCY_BUCKETS)
-ACTIVE_STREAMS = Gauge("tokenyard_active_streams", "Streaming responses in progress.", ["route"])
 CURRENT_SERVICE: ContextVar[str] = ContextVar("tokenyard_grpc_service", default="")
 """Full name of the gRPC service whose RPC this task is handling (set by MetricsInterceptor)."""
 

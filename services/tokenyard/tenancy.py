@@ -9,18 +9,19 @@ from typing import Any
 import grpc
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.cache import CachedAuthenticator
-from tokenyard.auth.client import AuthClient
 from tokenyard.auth.platform_jwt import JwksSource, JwtVerifier
 from tokenyard.auth.revocations import RevocationEvent, RevocationFeed
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.usage import KeyUseTracker
 from tokenyard.catalog import Catalog
 from tokenyard.changefeed import StreamFollower
-from tokenyard.chats.store import ChatStore
-from tokenyard.config.cache import AppCache
+from tokenyard.clients.auth import AuthClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.auth_keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssuer
+from tokenyard.clients.chats import tool_names_reader
+from tokenyard.clients.config import ConfigClient
+from tokenyard.clients.config_cache import AppCache
 from tokenyard.config.changes import ChangeEvent, ChangeFeed
-from tokenyard.config.client import ConfigClient
 from tokenyard.config.service import ConfigService
 from tokenyard.principal import Principal
 from tokenyard.settings import Settings
@@ -53,8 +54,12 @@ class Tenancy:
                     auth_service: AuthService | None,
                     channel: Callable[[str], grpc.aio.Channel]) -> Tenancy:
         """Build and start every background part this process needs."""
-        config_service = (ConfigService(sessions, catalog, tool_names=ChatStore(sessions).tool_names)
-                          if "config" in services else None)
+        config_service = None
+        if "config" in services:
+            keys: KeyIssuer = (LocalKeyIssuer(auth_service) if auth_service is not None
+                               else RemoteKeyIssuer(channel("auth"), settings.internal_secret))
+            config_service = ConfigService(sessions, catalog, tool_names=tool_names_reader(sessions),
+                                           revoke_app_keys=keys.revoke_app)
         loader = (config_service.snapshot if config_service is not None
                   else ConfigClient(channel("config"), settings.internal_secret).snapshot)
         t = cls(app_cache=AppCache(loader, ttl=settings.key_cache_ttl_seconds), config_service=config_service)

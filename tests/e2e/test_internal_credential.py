@@ -16,6 +16,8 @@ import grpc
 import httpx
 import openai
 import pytest
+from tokenyard.auth.v1 import auth_service_pb2 as apb
+from tokenyard.auth.v1 import auth_service_pb2_grpc as apb_grpc
 from tokenyard.config.v1 import config_service_pb2 as cpb
 from tokenyard.config.v1 import config_service_pb2_grpc as cpb_grpc
 from tokenyard.metering.v1 import metering_service_pb2 as mpb
@@ -164,3 +166,25 @@ def test_split_services_share_the_internal_secret_and_clients_cannot_use_it(
         assert _grpc_code(lambda: cpb_grpc.ConfigServiceStub(ch).ResolveDeployment(
             resolve, metadata=(("authorization", f"Bearer {admin_key}"),))) == grpc.StatusCode.PERMISSION_DENIED
     assert SECRET not in gw.logs()
+
+    # Deleting an app: the Config process asks the Auth process (RevokeAppKeys, internal secret) to revoke the
+    # app's keys; only the internal credential (or an admin) may call that RPC.
+    key = admin.post("/v1/keys", json={"name": "app-key", "scopes": ["ai:gateway"], "app_id": app}).json()
+    assert compat(gw, app, key["key"]) == "compat ok"
+    with grpc.insecure_channel(f"127.0.0.1:{gw.service_ports['auth']}") as ch:
+        revoke = apb.RevokeAppKeysRequest(app_id=app)
+        assert _grpc_code(lambda: apb_grpc.AuthServiceStub(ch).RevokeAppKeys(
+            revoke, metadata=(("authorization", f"Bearer {key['key']}"),))) == grpc.StatusCode.PERMISSION_DENIED
+    assert compat(gw, app, key["key"]) == "compat ok"
+    assert admin.delete(f"/v1/apps/{app}").status_code == 200
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            compat(gw, app, key["key"])
+        except (openai.AuthenticationError, openai.NotFoundError):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("a deleted app's key still works in split mode")
+    listed = admin.get("/v1/keys", params={"include_revoked": "true", "app_id": app}).json()["data"]
+    assert any(k["id"] == key["id"] and k.get("revoked_at") for k in listed)

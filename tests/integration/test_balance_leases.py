@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.leases import BalanceLeases
 from tokenyard.metering.credits import CreditStore
-from tokenyard.metering.events import UsageEvent
+from tokenyard.common.usage import UsageEvent
 from tokenyard.metering.service import MeteringService
 from tokenyard.metering.tables import LedgerRow
 from tokenyard.storage.db import create_engine, migrate, sessionmaker

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.tables import ApiKey
+from tokenyard.clients.auth_keys import LocalKeyIssuer
 from tokenyard.deployments.health import HealthChecker
-from tokenyard.deployments.keys import LocalKeyIssuer
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.deployments.tables import DeploymentRow
 from tokenyard.egress import EgressGuard

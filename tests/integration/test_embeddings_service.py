@@ -10,20 +10,22 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from tokenyard.auth.cache import CachedAuthenticator
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from tokenyard.catalog import Catalog, ConfigFile
-from tokenyard.embeddings.client import EmbeddingsClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.embeddings import EmbeddingsClient
+from tokenyard.clients.usage_sink import UsageSink
+from tokenyard.common.usage import UsageEvent
 from tokenyard.embeddings.local_provider import LocalEmbeddingProvider
 from tokenyard.embeddings.runner import LocalRunner
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.servicer import EmbeddingsServicer, registrar
 from tokenyard.embeddings.validate import EmbeddingLimits
-from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.errors import ERROR_DOMAIN, ErrorKind, GatewayError
 from tokenyard.grpcutil import channel, create_server
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.service import Router
-from tokenyard.metering.events import UsageEvent
-from tokenyard.metering.sink import UsageSink
 from tokenyard.principal import Principal, PrincipalKind
 from tokenyard.providers.registry import ProviderRegistry
 from tokenyard.tokens import count_text
@@ -249,3 +251,9 @@ async def test_grpc_status_carries_the_error_info(stack: Stack) -> None:
         await stack.client.stub.Embed(pb.EmbedRequest(model="nope", inputs=[pb.EmbeddingInput(text="x")]),
                                       metadata=(("authorization", f"Bearer {KEY}"),))
     assert err.value.code() is grpc.StatusCode.NOT_FOUND
+    status = rpc_status.from_call(err.value)  # the google.rpc.Status in the trailers, as any gRPC client reads it
+    assert status is not None and status.code == grpc.StatusCode.NOT_FOUND.value[0]
+    assert status.message == err.value.details() and "nope" in status.message
+    infos = [error_details_pb2.ErrorInfo() for _ in status.details]
+    assert [d.Unpack(i) for d, i in zip(status.details, infos, strict=True)] == [True]
+    assert (infos[0].reason, infos[0].domain) == ("MODEL_NOT_FOUND", ERROR_DOMAIN)

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from tokenyard.common.idempotency import check_key
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.inference.idempotency import IdempotencyStore, check_key, fingerprint
+from tokenyard.inference.idempotency import IdempotencyStore, fingerprint
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from tokenyard.common.usage import UsageEvent
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.metering.credits import CreditStore
-from tokenyard.metering.events import UsageEvent
 from tokenyard.metering.service import MeteringService
 from tokenyard.metering.tables import LedgerRow, UsageRecordRow
 from tokenyard.storage.db import create_engine, migrate, sessionmaker

@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from tokenyard.auth.keygen import hash_secret
 from tokenyard.auth.service import AuthService
+from tokenyard.common.usage import UsageEvent
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.metering.events import UsageEvent
 from tokenyard.metering.service import MeteringService
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
 

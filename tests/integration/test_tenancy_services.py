@@ -10,21 +10,21 @@ from pathlib import Path
 import grpc
 import pytest
 from sqlalchemy import text
-from tokenyard.auth.cache import CachedAuthenticator
-from tokenyard.auth.client import AuthClient
 from tokenyard.auth.keygen import hash_secret
 from tokenyard.auth.platform_jwt import JwtVerifier
 from tokenyard.auth.revocations import RevocationFeed, revocations_after
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.servicer import AuthServicer, registrar
 from tokenyard.auth.tables import Revocation
+from tokenyard.auth.v1.auth_service_pb2 import WatchRevocationsRequest
 from tokenyard.catalog import load_catalog
 from tokenyard.changefeed import StreamFollower
+from tokenyard.clients.auth import AuthClient
+from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.config.changes import ChangeFeed
 from tokenyard.config.model import AppConfig
 from tokenyard.config.service import ConfigService
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.auth.v1.auth_service_pb2 import WatchRevocationsRequest
 from tokenyard.grpcutil import auth_metadata, channel, create_server, from_rpc_error
 from tokenyard.principal import Principal, PrincipalKind
 from tokenyard.tablefeed import latest_seq
@@ -47,7 +47,10 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tu
 
 
 async def services(sessions: object) -> tuple[AuthService, ConfigService]:
-    config = ConfigService(sessions, CATALOG)  # type: ignore[arg-type]
+    async def revoke_app_keys(app_id: str) -> int:  # Config asks Auth (clients.auth_keys.LocalKeyIssuer)
+        return await auth.revoke_app_keys(app_id)
+
+    config = ConfigService(sessions, CATALOG, revoke_app_keys=revoke_app_keys)  # type: ignore[arg-type]
 
     async def owner(app_id: str) -> str | None:
         snap = await config.snapshot(app_id)

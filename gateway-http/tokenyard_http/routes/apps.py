@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Depends, Request
-from tokenyard.auth.convert import from_ts
+from tokenyard.common.time import from_ts
 from tokenyard.config.v1 import config_service_pb2 as pb
 
 from tokenyard_http.auth import metadata

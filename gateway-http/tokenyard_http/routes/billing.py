@@ -1,17 +1,16 @@
 """Credits: POST /v1/billing/topups and /v1/billing/plan (admin), GET /v1/billing/balance (the caller's)."""
 from __future__ import annotations
 
-import grpc
 import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
-from tokenyard.metering.convert import parse_usd
+from tokenyard.common.usage import parse_usd
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json
 from tokenyard_http.clients import Clients, clients
-from tokenyard_http.errors import error_responses, openai_error, rpc_error
+from tokenyard_http.errors import error_responses
 from tokenyard_http.schemas.billing import PlanBody, TopUpBody, usd
 
 router = APIRouter(tags=["billing"])
@@ -32,10 +31,7 @@ def _json(body: dict[str, object]) -> Response:
 @router.get("/v1/billing/balance", responses=error_responses(401, 403, 404), summary="The caller's credit balance")
 async def get_balance(request: Request, account_id: str = "", c: Clients = Depends(clients)) -> Response:
     """Plan allowance left this month plus top-ups, minus what in-flight requests hold (admins: any account)."""
-    try:
-        resp = await c.metering.GetBalance(pb.GetBalanceRequest(account_id=account_id), metadata=metadata(request))
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await c.metering.GetBalance(pb.GetBalanceRequest(account_id=account_id), metadata=metadata(request))
     return _json(balance_json(resp))
 
 
@@ -45,11 +41,8 @@ async def top_up(request: Request, c: Clients = Depends(clients)) -> Response:
     """Credits an account with non-expiring credits; answers its new balance."""
     body = await read_json(request, TopUpBody)
     amount = parse_usd(body.amount_usd)
-    try:
-        resp = await c.metering.TopUp(pb.TopUpRequest(account_id=body.account_id, amount_usd=str(amount),
-                                                      note=body.note), metadata=metadata(request))
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await c.metering.TopUp(pb.TopUpRequest(account_id=body.account_id, amount_usd=str(amount),
+                                                  note=body.note), metadata=metadata(request))
     return _json({"object": "billing.topup", "account_id": body.account_id, "amount_usd": float(amount),
                   "balance": balance_json(resp.balance)})
 
@@ -59,9 +52,6 @@ async def top_up(request: Request, c: Clients = Depends(clients)) -> Response:
 async def set_plan(request: Request, c: Clients = Depends(clients)) -> Response:
     """Moves an account to a plan of the config file (admin); the new allowance starts next month."""
     body = await read_json(request, PlanBody)
-    try:
-        resp = await c.metering.SetPlan(pb.SetPlanRequest(account_id=body.account_id, plan=body.plan),
-                                        metadata=metadata(request))
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await c.metering.SetPlan(pb.SetPlanRequest(account_id=body.account_id, plan=body.plan),
+                                    metadata=metadata(request))
     return _json(balance_json(resp.balance))

@@ -8,12 +8,12 @@ import grpc
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 
+from tokenyard.common.idempotency import REPLAYED, check_key
 from tokenyard.errors import GatewayError, invalid
 from tokenyard.inference import convert
-from tokenyard.inference.idempotency import REPLAYED, check_key
 from tokenyard.inference.v1 import inference_service_pb2 as pb
+from tokenyard.monitoring.metrics import ACTIVE_STREAMS
 from tokenyard.protocol.openai_chat import decode_chat_request, encode_chunk, encode_completion
-from tokenyard.telemetry import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_media_body
 from tokenyard_http.clients import Clients, clients

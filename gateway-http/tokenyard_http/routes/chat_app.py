@@ -11,10 +11,10 @@ from starlette.responses import Response, StreamingResponse
 
 from tokenyard.chats import convert
 from tokenyard.chats.v1 import chats_service_pb2 as pb
+from tokenyard.common.usage import correlation_id
 from tokenyard.errors import GatewayError
 from tokenyard.inference import convert as chat_convert
-from tokenyard.metering.events import correlation_id
-from tokenyard.telemetry import ACTIVE_STREAMS
+from tokenyard.monitoring.metrics import ACTIVE_STREAMS
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json
 from tokenyard_http.chat_errors import chat_body, chat_error, chat_error_responses

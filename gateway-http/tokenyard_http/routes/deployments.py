@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from tokenyard.auth.convert import from_ts
+from tokenyard.common.time import from_ts
 from tokenyard.config.v1 import config_service_pb2 as pb
 
 from tokenyard_http.auth import metadata

@@ -1,7 +1,6 @@
 """POST /v1/embeddings and /v1/{app_id}/embeddings over the Embeddings service's gRPC API."""
 from __future__ import annotations
 
-import grpc
 import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -10,7 +9,7 @@ from tokenyard.embeddings import convert
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json
 from tokenyard_http.clients import Clients, clients
-from tokenyard_http.errors import error_responses, openai_error, rpc_error
+from tokenyard_http.errors import error_responses
 from tokenyard_http.schemas.embeddings import EmbeddingRequest
 
 router = APIRouter(tags=["embeddings"])
@@ -38,11 +37,8 @@ async def handle_embeddings(request: Request, c: Clients, app_id: str) -> Respon
     req = convert.request_to_pb(body.model_dump(exclude_unset=True), app_id=app_id,
                                 request_id=request.headers.get("x-request-id", ""))
     call = c.embeddings.Embed(req, metadata=md)
-    try:
-        resp = await call
-        initial = await call.initial_metadata()
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await call
+    initial = await call.initial_metadata()
     headers = {k: v for k, v in (initial or ()) if k.startswith("x-") and isinstance(v, str)}
     payload = convert.response_to_dict(resp, body.encoding_format or "float")
     return Response(orjson.dumps(payload), media_type="application/json", headers=headers)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Query, Request
-from tokenyard.auth.convert import from_ts, ts
 from tokenyard.auth.v1 import auth_service_pb2 as pb
+from tokenyard.common.time import from_ts, ts
 
 from tokenyard_http.auth import metadata
 from tokenyard_http.body import json_body, read_json

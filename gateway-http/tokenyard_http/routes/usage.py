@@ -9,14 +9,15 @@ import grpc
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
+from tokenyard.common.time import date_range
 from tokenyard.common.v1 import common_pb2
 from tokenyard.errors import GatewayError
-from tokenyard.metering.access import date_range
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 
 from tokenyard_http.auth import metadata
 from tokenyard_http.clients import Clients, clients
-from tokenyard_http.errors import error_headers, error_responses, openai_error, rpc_error
+from tokenyard_http.error_headers import error_headers
+from tokenyard_http.errors import error_responses, rpc_error
 from tokenyard_http.schemas.billing import usd
 
 router = APIRouter(tags=["usage"])
@@ -43,14 +44,9 @@ def usage_json(resp: pb.GetUsageResponse) -> dict[str, object]:
 async def app_usage(app_id: str, request: Request, startDate: Day = "", endDate: Day = "",
                     c: Clients = Depends(clients)) -> Response:
     """Totals and per-model totals of an app; needs the app's owner or a key with usage:read on the app."""
-    try:
-        date_range(startDate, endDate)
-        resp = await c.metering.GetUsage(pb.GetUsageRequest(app_id=app_id, start_date=startDate, end_date=endDate),
-                                         metadata=metadata(request))
-    except GatewayError as err:
-        return openai_error(err)
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    date_range(startDate, endDate)
+    resp = await c.metering.GetUsage(pb.GetUsageRequest(app_id=app_id, start_date=startDate, end_date=endDate),
+                                     metadata=metadata(request))
     return _json(usage_json(resp))
 
 

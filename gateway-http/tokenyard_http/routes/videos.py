@@ -57,30 +57,21 @@ async def create(request: Request, c: Clients, app_id: str) -> Response:
     req = pb.SubmitVideoRequest(model=body.model, prompt=body.prompt, seconds=float(body.seconds or 0),
                                 size=body.size or "", app_id=app_id,
                                 request_id=request.headers.get("x-request-id", "")[:100])
-    try:
-        resp = await c.videojobs.SubmitVideo(req, metadata=metadata(request))
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await c.videojobs.SubmitVideo(req, metadata=metadata(request))
     return _json(video_object(resp.video), 202)
 
 
 async def retrieve(request: Request, c: Clients, video_id: str, app_id: str) -> Response:
     """One job."""
-    try:
-        resp = await c.videojobs.GetVideo(pb.GetVideoRequest(id=video_id, app_id=app_id),
-                                          metadata=metadata(request))
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await c.videojobs.GetVideo(pb.GetVideoRequest(id=video_id, app_id=app_id),
+                                      metadata=metadata(request))
     return _json(video_object(resp.video))
 
 
 async def listing(request: Request, c: Clients, app_id: str, after: str, limit: int) -> Response:
     """A page of the caller's jobs, newest first."""
-    try:
-        resp = await c.videojobs.ListVideos(pb.ListVideosRequest(page=page_request(limit, after), app_id=app_id),
-                                            metadata=metadata(request))
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await c.videojobs.ListVideos(pb.ListVideosRequest(page=page_request(limit, after), app_id=app_id),
+                                        metadata=metadata(request))
     data = [video_object(v) for v in resp.videos]
     return _json({"object": "list", "data": data,
                   **page_fields([v["id"] for v in data], resp.next_page_token)})
@@ -89,11 +80,8 @@ async def listing(request: Request, c: Clients, app_id: str, after: str, limit: 
 async def delete(request: Request, c: Clients, video_id: str, app_id: str) -> Response:
     """Delete a finished job and its MP4 (OpenAI's `video.deleted` object); cancel a queued or running one (the
     cancelled video object)."""
-    try:
-        resp = await c.videojobs.DeleteVideo(pb.DeleteVideoRequest(id=video_id, app_id=app_id),
-                                             metadata=metadata(request))
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    resp = await c.videojobs.DeleteVideo(pb.DeleteVideoRequest(id=video_id, app_id=app_id),
+                                         metadata=metadata(request))
     if resp.deleted:
         return _json({"id": resp.video.id, "object": "video.deleted", "deleted": True})
     return _json(video_object(resp.video))
@@ -112,11 +100,8 @@ async def content(request: Request, c: Clients, video_id: str, app_id: str, vari
     if variant != "video":
         return openai_error(invalid(f"Unsupported variant {variant!r}; only 'video' is available", "variant"))
     md = metadata(request)
-    try:
-        got = await c.videojobs.GetVideo(pb.GetVideoRequest(id=video_id, app_id=app_id), metadata=md)
-        video = got.video
-    except grpc.RpcError as exc:
-        return openai_error(rpc_error(exc))
+    got = await c.videojobs.GetVideo(pb.GetVideoRequest(id=video_id, app_id=app_id), metadata=md)
+    video = got.video
     if video.status != pb.VIDEO_STATUS_COMPLETED:
         status = video_object(video)["status"]
         return openai_error(GatewayError(ErrorKind.CONFLICT,

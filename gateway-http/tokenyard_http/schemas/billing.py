@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
-from tokenyard.metering.events import nanos_to_usd
+from tokenyard.common.usage import nanos_to_usd
 
 
 def usd(nanos: int) -> float | int:

@@ -3,28 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from google.protobuf import timestamp_pb2
 
 from tokenyard.auth.tables import ApiKey
 from tokenyard.auth.v1 import auth_service_pb2 as pb
+from tokenyard.common.time import from_ts, ts
 from tokenyard.common.v1 import common_pb2
 from tokenyard.principal import Principal, PrincipalKind
-
-
-def ts(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    """A datetime as a Timestamp (None stays unset)."""
-    if value is None:
-        return None
-    out = timestamp_pb2.Timestamp()
-    out.FromDatetime(value)
-    return out
-
-
-def from_ts(msg: object, field: str) -> dt.datetime | None:
-    """A Timestamp field as an aware datetime (None when unset)."""
-    if not msg.HasField(field):  # type: ignore[attr-defined]
-        return None
-    return getattr(msg, field).ToDatetime(tzinfo=dt.UTC)
 
 
 def principal_to_pb(p: Principal) -> common_pb2.Principal:

@@ -22,11 +22,6 @@ def display_prefix(secret: str) -> str:
     return secret[: len(SECRET_PREFIX) + 6]
 
 
-def new_id(prefix: str) -> str:
-    """A random object id like `key_3f9a...`."""
-    return f"{prefix}_{secrets.token_hex(12)}"
-
-
 def looks_like_jwt(credential: str) -> bool:
     """True for JWTs (three base64url segments, JSON header); everything else is treated as an API key."""
     return credential.startswith("eyJ") and credential.count(".") == 2

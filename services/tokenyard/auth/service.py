@@ -8,10 +8,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.keygen import display_prefix, hash_secret, looks_like_jwt, new_id, new_secret
+from tokenyard.auth.keygen import display_prefix, hash_secret, looks_like_jwt, new_secret
 from tokenyard.auth.platform_jwt import ADMIN_CLAIM, JwtVerifier
-from tokenyard.auth.revocations import add_revocation, mark_revoked, revoke_descendants
+from tokenyard.auth.revocations import add_revocation, mark_revoked, revoke_app_keys, revoke_descendants
 from tokenyard.auth.tables import Account, ApiKey
+from tokenyard.common.ids import new_id
+from tokenyard.common.rules import ADMIN_ACCOUNT
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.paging import newest_first, older_than, valid_id
 from tokenyard.principal import SCOPES, USER_SCOPES, Principal, PrincipalKind
@@ -20,18 +22,10 @@ from tokenyard.storage.types import utcnow
 AppOwner = Callable[[str], Awaitable[str | None]]
 """`app_owner(app_id)`: the account owning an app, None when there is no such app."""
 
-ADMIN_ACCOUNT = "admin"
 ADMIN_KEY_ID = "key_admin"
 RESERVED_SUBJECTS = frozenset({ADMIN_ACCOUNT})
 """Account ids a JWT may claim only with the admin claim (compared case-insensitively): `sub: "admin"` is the
 bootstrap account, unlimited credit included, so only a token the issuer made an admin may act as it."""
-
-
-async def account_exists(sessions: async_sessionmaker, account_id: str) -> bool:
-    """True when the platform knows the account: its user signed in with a JWT at least once, or it was given an
-    API key (the bootstrap admin included). Both leave its row in `accounts`."""
-    async with sessions() as s:
-        return await s.get(Account, account_id) is not None
 
 
 def _unauthenticated(message: str = "Invalid API key") -> GatewayError:
@@ -229,6 +223,12 @@ class AuthService:
                 mark_revoked(s, key, now)
             await revoke_descendants(s, key.id, now)
         return key
+
+    async def revoke_app_keys(self, app_id: str) -> int:
+        """Revoke every live key of an app being deleted (Config asks, over clients.auth_keys); the revocations
+        join the feed in the same transaction. Returns how many keys this call revoked."""
+        async with self._sessions() as s, s.begin():
+            return len(await revoke_app_keys(s, app_id, self._clock()))
 
     async def record_key_use(self, uses: dict[str, dt.datetime]) -> int:
         """Set `last_used_at` of many keys in one transaction (newer times only); returns keys updated."""

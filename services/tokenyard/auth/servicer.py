@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from tokenyard.auth.cache import Authenticator
-from tokenyard.auth.convert import from_ts, key_to_pb, principal_to_pb
+from tokenyard.auth.convert import key_to_pb, principal_to_pb
 from tokenyard.auth.revocations import RevocationFeed
 from tokenyard.auth.service import AuthService
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
 from tokenyard.changefeed import watch
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.common.time import from_ts
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.grpcutil import handles_errors
 from tokenyard.internal import KEY_MINTER, caller_of, is_internal, require_internal
@@ -76,6 +77,13 @@ class AuthServicer(pb_grpc.AuthServiceServicer):
         else:
             row = await self._service.revoke_key(caller, request.id)
         return pb.RevokeKeyResponse(key=key_to_pb(row))
+
+    @handles_errors
+    async def RevokeAppKeys(self, request: pb.RevokeAppKeysRequest, context: grpc.aio.ServicerContext
+                            ) -> pb.RevokeAppKeysResponse:
+        """The Config service deleting an app (internal credential; admins too, like RecordKeyUse)."""
+        await self._admin(context)
+        return pb.RevokeAppKeysResponse(revoked=await self._service.revoke_app_keys(request.app_id))
 
     @handles_errors
     async def WatchRevocations(self, request: pb.WatchRevocationsRequest, context: grpc.aio.ServicerContext

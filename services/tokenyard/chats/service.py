@@ -5,7 +5,6 @@ from typing import Any
 
 import orjson
 
-from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog
 from tokenyard.chats.history import message_from_row
 from tokenyard.chats.model import ChatModel
@@ -14,6 +13,7 @@ from tokenyard.chats.tables import Chat, ChatMessage, CustomToolRow
 from tokenyard.chats.tools import BUILTIN_NAMES, Toolbox
 from tokenyard.chats.tools.webhook import check_definition
 from tokenyard.chats.turn import Turn, TurnLimits, TurnPlan, new_chat_id
+from tokenyard.clients.auth_cache import Authenticator
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.principal import Principal
 from tokenyard.tokens import OFFLOAD_CHARS, count_messages, count_text, message_text, off_loop

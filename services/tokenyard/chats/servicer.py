@@ -9,8 +9,8 @@ from tokenyard.chats import convert
 from tokenyard.chats.service import ChatAppService
 from tokenyard.chats.v1 import chats_service_pb2 as pb
 from tokenyard.chats.v1 import chats_service_pb2_grpc as pb_grpc
+from tokenyard.clients.router import request_to_dict
 from tokenyard.grpcutil import credential_from, handles_errors
-from tokenyard.inference import convert as chat_convert
 from tokenyard.payload import loads
 
 
@@ -23,7 +23,7 @@ class ChatsServicer(pb_grpc.ChatsServiceServicer):
     @handles_errors
     async def StreamTurn(self, request: pb.StreamTurnRequest, context: grpc.aio.ServicerContext
                          ) -> AsyncIterator[pb.StreamTurnResponse]:
-        body = chat_convert.request_to_dict(request.request)
+        body = request_to_dict(request.request)
         turn = await self._service.start_turn(credential_from(context), body, chat_id=request.chat_id,
                                               request_id=request.request_id)
         sent = False

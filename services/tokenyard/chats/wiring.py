@@ -4,16 +4,15 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog
-from tokenyard.chats.model import RouterModel
 from tokenyard.chats.service import ChatAppService
 from tokenyard.chats.servicer import ChatsServicer, registrar
 from tokenyard.chats.store import ChatStore
 from tokenyard.chats.tools import EnabledTools, Toolbox, builtin_tools, no_app_config
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.clients.router import Router, RouterModel
 from tokenyard.egress import EgressPolicy
 from tokenyard.grpcutil import Registrar
-from tokenyard.inference.service import Router
 from tokenyard.settings import Settings
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tokenyard.auth.convert import ts
+from tokenyard.common.time import ts
 from tokenyard.config.model import AppConfig, AppInfo
 from tokenyard.config.v1 import config_service_pb2 as pb
 

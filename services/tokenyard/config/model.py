@@ -97,8 +97,3 @@ def _check_tool_names(names: Iterable[str], known: list[str]) -> None:
     if unknown:
         raise invalid(f"enabledTools: unknown tool {unknown[0]!r}; known tools: {', '.join(known)} (built-ins, then "
                       "the webhook tools registered with POST /api/tools)", "enabledTools")
-
-
-def allows(cfg: AppConfig, model_id: str) -> bool:
-    """True when the app may call the model (by catalog id; empty list = all)."""
-    return not cfg.allowed_models or model_id in cfg.allowed_models

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.keygen import new_id
-from tokenyard.auth.revocations import revoke_app_keys
 from tokenyard.catalog import Catalog
+from tokenyard.common.ids import new_id
+from tokenyard.common.rules import can_access
 from tokenyard.config.changes import add_change
 from tokenyard.config.model import AppConfig, AppInfo, AppSnapshot, validate_config
 from tokenyard.config.tables import AppConfigRow, AppRow
@@ -20,6 +20,8 @@ from tokenyard.storage.types import utcnow
 
 ToolNames = Callable[[str, str], Awaitable[Iterable[str]]]
 """(owner account, app id) -> names of the owner's webhook tools for that app (see validate_config)."""
+RevokeAppKeys = Callable[[str], Awaitable[int]]
+"""app id -> keys revoked: Auth's RevokeAppKeys (clients.auth_keys), in-process or over gRPC."""
 
 
 def _info(row: AppRow) -> AppInfo:
@@ -45,22 +47,17 @@ def _need_apps_scope(caller: Principal) -> None:
         raise GatewayError(ErrorKind.PERMISSION_DENIED, "managing apps needs the apps:write scope")
 
 
-def can_access(caller: Principal, app: AppInfo) -> bool:
-    """Owners and admins reach an app; an app key only its own app."""
-    if caller.app_id and caller.app_id != app.id:
-        return False
-    return caller.is_admin or app.owner == caller.account_id
-
-
 class ConfigService:
     """Apps and per-app AI config. Users see only their own apps; admins see all."""
 
     def __init__(self, sessions: async_sessionmaker, catalog: Catalog,
-                 clock: Callable[[], dt.datetime] = utcnow, tool_names: ToolNames | None = None) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, tool_names: ToolNames | None = None,
+                 revoke_app_keys: RevokeAppKeys | None = None) -> None:
         self._sessions = sessions
         self.catalog = catalog
         self._clock = clock
         self._tool_names = tool_names
+        self._revoke_app_keys = revoke_app_keys
 
     async def snapshot(self, app_id: str) -> AppSnapshot | None:
         """An app and its config, unchecked (for in-process caches); None when there is no such app."""
@@ -115,15 +112,18 @@ class ConfigService:
             return [_info(r) for r in (await s.execute(q)).scalars()]
 
     async def delete_app(self, caller: Principal, app_id: str) -> AppInfo:
-        """Delete an app and its config and revoke every key of the app, all in one transaction: the keys go
-        through the same revocation feed as RevokeKey, so every process drops them within about a second."""
+        """Revoke every key of the app (Auth does, through the same revocation feed as RevokeKey, so every
+        process drops them within about a second), then delete the app and its config in one transaction. The
+        keys go first: a failure leaves an app without keys, never keys of a deleted app."""
         _need_apps_scope(caller)
         if caller.app_id or caller.deployment_id:
             raise GatewayError(ErrorKind.PERMISSION_DENIED, "app and deployment keys cannot delete apps")
         snap = await self._owned(caller, app_id)
+        if self._revoke_app_keys is None:
+            raise GatewayError(ErrorKind.UNAVAILABLE, "apps cannot be deleted: no Auth service to revoke their keys")
+        await self._revoke_app_keys(app_id)
         now = self._clock()
         async with self._sessions() as s, s.begin():
-            await revoke_app_keys(s, app_id, now)
             await s.execute(delete(AppConfigRow).where(AppConfigRow.app_id == app_id))
             await s.execute(delete(AppRow).where(AppRow.id == app_id))
             add_change(s, "app", app_id, now)

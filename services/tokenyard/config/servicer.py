@@ -5,9 +5,10 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog
 from tokenyard.changefeed import watch
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.common.deployments import READY
 from tokenyard.config.catalog_view import list_models, model_to_pb
 from tokenyard.config.changes import ChangeFeed
 from tokenyard.config.convert import app_to_pb, config_from_pb, config_to_pb
@@ -15,7 +16,6 @@ from tokenyard.config.model import AppSnapshot
 from tokenyard.config.service import ConfigService
 from tokenyard.config.v1 import config_service_pb2 as pb
 from tokenyard.config.v1 import config_service_pb2_grpc as pb_grpc
-from tokenyard.deployments.model import READY
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.deployments.servicer import DeploymentRpcs
 from tokenyard.errors import ErrorKind, GatewayError

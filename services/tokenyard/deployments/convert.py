@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tokenyard.auth.convert import from_ts, ts
+from tokenyard.common.deployments import Deployment
+from tokenyard.common.time import from_ts, ts
 from tokenyard.config.v1 import config_service_pb2 as pb
-from tokenyard.deployments.model import Deployment
 
 
 def deployment_to_pb(d: Deployment) -> pb.Deployment:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tokenyard.deployments.model import ENDED, FAILED
+from tokenyard.common.deployments import ENDED, FAILED
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.deployments.tables import DeploymentRow
 from tokenyard.errors import GatewayError

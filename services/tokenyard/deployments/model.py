@@ -1,7 +1,6 @@
-"""Deployments as plain values: states, the create request and its validation."""
+"""Deployment create requests and their validation (the states and the resolved record: common/deployments.py)."""
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -10,9 +9,6 @@ from dataclasses import dataclass, field
 from tokenyard.errors import invalid
 from tokenyard.providers.kinds import can, with_capability
 
-PENDING, READY, STOPPED, FAILED, ENDED = "pending", "ready", "stopped", "failed", "ended"
-LIVE = (PENDING, READY)
-TERMINAL = (STOPPED, FAILED, ENDED)
 MAX_HOURS = 24 * 366
 API_KEY_ENV = re.compile(r"^TOKENYARD_DEPLOY_[A-Z0-9_]{1,100}$")
 """Deployment upstream keys are read only from env vars with this prefix, and only by the accounts the operator
@@ -20,28 +16,6 @@ maps to each (TOKENYARD_DEPLOY_KEY_ENVS), so a user cannot make the gateway send
 their choosing."""
 API_KEY = re.compile(r"^[\x21-\x7e]{1,1000}$")
 """An owner's own upstream key: printable ASCII without spaces (it goes into an HTTP header as is)."""
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """A deployment as services and the Router see it (never the key secret)."""
-
-    id: str
-    owner: str
-    model: str
-    upstream_kind: str
-    base_url: str
-    api_key_env: str
-    state: str
-    created_at: dt.datetime
-    ends_at: dt.datetime
-    last_error: str = ""
-    default_key_id: str = ""
-    ready_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
-    has_api_key: bool = False
-    api_key: str = field(default="", repr=False, compare=False)
-    """The key the Router sends upstream: only on values resolved for routing, never shown to anyone."""
 
 
 @dataclass(frozen=True)

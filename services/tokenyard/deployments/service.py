@@ -8,18 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.keygen import new_id
-from tokenyard.deployments.keys import KeyIssuer
-from tokenyard.deployments.model import (
-    LIVE,
-    PENDING,
-    READY,
-    STOPPED,
-    Deployment,
-    check_hours,
-    env_allowed,
-    validate_spec,
-)
+from tokenyard.clients.auth_keys import KeyIssuer
+from tokenyard.common.deployments import LIVE, PENDING, READY, STOPPED, Deployment
+from tokenyard.common.deployments import not_ready
+from tokenyard.common.ids import new_id
+from tokenyard.deployments.model import check_hours, env_allowed, validate_spec
 from tokenyard.deployments.store import DeploymentStore, to_value
 from tokenyard.deployments.tables import DeploymentRow
 from tokenyard.egress import EgressGuard
@@ -40,13 +33,6 @@ def _check_manager(caller: Principal) -> None:
         raise GatewayError(ErrorKind.PERMISSION_DENIED, "app and deployment keys cannot manage deployments")
     if not caller.has("keys:write"):
         raise GatewayError(ErrorKind.PERMISSION_DENIED, "managing deployments needs the keys:write scope")
-
-
-def not_ready(dep: Deployment) -> GatewayError:
-    """The 409 a request to a deployment that cannot answer yet (or any more) gets."""
-    detail = f" (last health check: {dep.last_error})" if dep.last_error and dep.state == PENDING else ""
-    return GatewayError(ErrorKind.DEPLOYMENT_NOT_READY, f"Deployment {dep.id!r} is {dep.state}, not ready{detail}",
-                        metadata={"deployment_state": dep.state})
 
 
 class DeploymentService:

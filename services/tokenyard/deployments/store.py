@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.deployments.model import LIVE, PENDING, READY, TERMINAL, Deployment
+from tokenyard.common.deployments import LIVE, PENDING, READY, TERMINAL, Deployment
 from tokenyard.deployments.tables import DeploymentKeyRow, DeploymentRow
 from tokenyard.secretbox import SecretBox
 

@@ -1,29 +1,23 @@
-"""Builds the deployment parts of a process: the service and its checker (with Config), the Router's policy."""
+"""Builds the deployment part of the Config service: the service and its health checker."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import grpc
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.service import AuthService
-from tokenyard.deployments.client import DeploymentClient
+from tokenyard.clients.auth_keys import KeyIssuer
 from tokenyard.deployments.health import HealthChecker
-from tokenyard.deployments.keys import KeyIssuer, LocalKeyIssuer, RemoteKeyIssuer
 from tokenyard.deployments.service import DeploymentService
 from tokenyard.egress import EgressGuard
-from tokenyard.inference.deployment_policy import DeploymentCache, DeploymentPolicy
 from tokenyard.secretbox import box_for
 from tokenyard.settings import Settings
 
 
-def start_deployments(settings: Settings, sessions: async_sessionmaker, auth_service: AuthService | None,
-                      channel: Callable[[str], grpc.aio.Channel]) -> tuple[DeploymentService, list[Any]]:
-    """The service plus its running health checker; returns (service, closers)."""
-    keys: KeyIssuer = (LocalKeyIssuer(auth_service) if auth_service is not None
-                       else RemoteKeyIssuer(channel("auth"), settings.internal_secret))
+def start_deployments(settings: Settings, sessions: async_sessionmaker, keys: KeyIssuer
+                      ) -> tuple[DeploymentService, list[Any]]:
+    """The service plus its running health checker; returns (service, closers). `keys` mints deployment keys
+    through Auth (clients.auth_keys: in-process or over gRPC)."""
     box = box_for(settings.secret_key, settings.data_dir, legacy=[settings.admin_key])  # admin key: older seals
     service = DeploymentService(sessions, keys, EgressGuard(settings.egress_allow), box=box,
                                 key_envs=settings.deploy_key_envs)
@@ -32,10 +26,3 @@ def start_deployments(settings: Settings, sessions: async_sessionmaker, auth_ser
     checker.start()
     return service, [checker.stop, http.aclose]
 
-
-def deployment_policy(settings: Settings, service: DeploymentService | None,
-                      channel: Callable[[str], grpc.aio.Channel]) -> DeploymentPolicy:
-    """The Router's policy, reading deployments in-process or from the Config service."""
-    resolve = (service.resolve if service is not None
-               else DeploymentClient(channel("config"), settings.internal_secret).resolve)
-    return DeploymentPolicy(DeploymentCache(resolve))

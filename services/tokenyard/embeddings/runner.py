@@ -8,20 +8,12 @@ import logging
 import time
 from typing import Protocol
 
-from prometheus_client import Counter, Histogram
-
 from tokenyard.embeddings.batcher import MicroBatcher
+from tokenyard.monitoring.metrics import (EMBEDDING_BATCH_SIZE, EMBEDDING_MODEL_CALLS, EMBEDDING_MODEL_INPUTS,
+                                         EMBEDDING_MODEL_SECONDS)
 
 log = logging.getLogger(__name__)
 
-MODEL_CALLS = Counter("tokenyard_embedding_model_calls_total", "Batched calls into a local embedding model.",
-                      ["model"])
-MODEL_INPUTS = Counter("tokenyard_embedding_model_inputs_total", "Inputs embedded by local models.",
-                       ["model"])
-BATCH_SIZE = Histogram("tokenyard_embedding_batch_size", "Inputs per local embedding model call.", ["model"],
-                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
-MODEL_SECONDS = Histogram("tokenyard_embedding_model_seconds", "Time of one local embedding model call.",
-                          ["model"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
 
 class EmbeddingModel(Protocol):
@@ -85,14 +77,14 @@ class LocalRunner:
 
     async def _run(self, texts: list[str]) -> list[list[float]]:
         self.calls += 1
-        MODEL_CALLS.labels(self.name).inc()
-        MODEL_INPUTS.labels(self.name).inc(len(texts))
-        BATCH_SIZE.labels(self.name).observe(len(texts))
+        EMBEDDING_MODEL_CALLS.labels(self.name).inc()
+        EMBEDDING_MODEL_INPUTS.labels(self.name).inc(len(texts))
+        EMBEDDING_BATCH_SIZE.labels(self.name).observe(len(texts))
         started = time.perf_counter()
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, self.model.encode, texts)
         finally:
-            MODEL_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+            EMBEDDING_MODEL_SECONDS.labels(self.name).observe(time.perf_counter() - started)
 
     async def close(self) -> None:
         """Stop batching and release the worker thread."""

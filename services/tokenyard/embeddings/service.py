@@ -7,12 +7,9 @@ import struct
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from tokenyard.clients.router import CallContext, Dispatcher, Router, prompt_estimate
 from tokenyard.embeddings.validate import EmbeddingLimits, Input, check_tokens, validate_request
 from tokenyard.errors import ErrorKind
-from tokenyard.inference.context import CallContext
-from tokenyard.inference.dispatch import Dispatcher
-from tokenyard.inference.estimate import prompt_estimate
-from tokenyard.inference.service import Router
 from tokenyard.providers.base import UpstreamError
 
 Vectors = list[list[float]]

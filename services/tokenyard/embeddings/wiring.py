@@ -7,13 +7,12 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from tokenyard.catalog import Catalog
+from tokenyard.clients.router import Dispatcher, Router
 from tokenyard.embeddings.local_provider import LocalEmbeddingProvider
 from tokenyard.embeddings.model import SentenceModel
 from tokenyard.embeddings.runner import EmbeddingModel, LocalRunner
 from tokenyard.embeddings.service import EmbeddingsService
 from tokenyard.embeddings.validate import EmbeddingLimits
-from tokenyard.inference.dispatch import Dispatcher
-from tokenyard.inference.service import Router
 from tokenyard.monitoring.upstream import InstrumentedRegistry
 from tokenyard.providers.registry import can, with_capability
 from tokenyard.settings import Settings

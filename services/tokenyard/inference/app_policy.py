@@ -1,9 +1,9 @@
 """Request policy for tenancy: who may call which route, and each app's AI config (model, max_tokens cap)."""
 from __future__ import annotations
 
-from tokenyard.config.cache import AppCache
-from tokenyard.config.model import allows
-from tokenyard.config.service import can_access
+from tokenyard.clients.config_cache import AppCache
+from tokenyard.common.rules import allows
+from tokenyard.common.rules import can_access
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
 

@@ -7,18 +7,15 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
-from prometheus_client import Counter
-
 from tokenyard.catalog import ModelSpec
+from tokenyard.common.usage import NANOS_PER_USD
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext, request_param
 from tokenyard.inference.estimate import prompt_estimate
 from tokenyard.inference.leases import BalanceLeases
-from tokenyard.metering.events import NANOS_PER_USD
 from tokenyard.protocol.models import ChatRequest
 
 DEFAULT_MAX_TOKENS = 4096
-REFUSALS = Counter("tokenyard_credit_refusals_total", "Requests refused for insufficient credits (402).")
 
 
 class Credits(Protocol):
@@ -73,7 +70,6 @@ class CreditPolicy:
             ctx.reservation_id, _ = await self._credits.reserve(ctx.account_id, amount, ctx.request_id)
         except GatewayError as err:
             if err.kind is ErrorKind.INSUFFICIENT_QUOTA:
-                REFUSALS.inc()
                 err.message = quota_message(ctx, amount, self._default_max)
                 err.args = (err.message,)
             raise

@@ -1,12 +1,12 @@
 """Request policy for deployment keys: they reach only their own deployment, for its one model."""
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 
 from tokenyard.catalog import ModelSpec, ProviderSpec, Timeouts
-from tokenyard.deployments.model import READY, TERMINAL, Deployment
-from tokenyard.deployments.service import not_ready
+from tokenyard.clients.deployments import DeploymentCache
+from tokenyard.common.deployments import READY, TERMINAL, Deployment
+from tokenyard.common.deployments import not_ready
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.inference.context import CallContext
 from tokenyard.monitoring.metrics import PRIVATE_PROVIDER_PREFIX
@@ -15,29 +15,6 @@ from tokenyard.providers.base import UpstreamTarget
 
 Resolve = Callable[[str], Awaitable[Deployment | None]]
 TIMEOUTS = Timeouts(connect=5.0, first_byte=120.0, total=600.0)
-
-
-class DeploymentCache:
-    """Deployments by id for `ttl` seconds (a state change is seen within that time; revoked keys are dropped
-    sooner by the revocation feed)."""
-
-    def __init__(self, resolve: Resolve, ttl: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._resolve = resolve
-        self._ttl = ttl
-        self._clock = clock
-        self._entries: dict[str, tuple[float, Deployment | None]] = {}
-
-    async def get(self, deployment_id: str) -> Deployment | None:
-        """The deployment, or None when unknown."""
-        now = self._clock()
-        hit = self._entries.get(deployment_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        dep = await self._resolve(deployment_id)
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[deployment_id] = (now + self._ttl, dep)
-        return dep
 
 
 def target_of(dep: Deployment) -> UpstreamTarget:

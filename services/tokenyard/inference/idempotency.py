@@ -21,17 +21,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.common.idempotency import MAX_KEY_LENGTH
+from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.storage.db import shielded
 from tokenyard.storage.types import Base, UTCDateTime, utcnow
 
-MAX_KEY_LENGTH = 255
 TTL = dt.timedelta(hours=24)
 PENDING_LOCK = dt.timedelta(minutes=10)  # a claim whose process died is taken over after this
 MAX_STORED_BYTES = 1024 * 1024  # a bigger answer is not kept: its retries get a 409, never a second run
 SWEEP_EVERY_SECONDS = 600.0
 PENDING, DONE, TOO_LARGE = "pending", "done", "too_large"
-REPLAYED = "idempotent-replayed"  # response header (gRPC initial metadata) of a replayed answer
 
 
 class IdempotencyRow(Base):
@@ -48,14 +47,6 @@ class IdempotencyRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-def check_key(key: str) -> str:
-    """The key when it is 1 to 255 printable ASCII characters; a 400 naming `Idempotency-Key` otherwise."""
-    if not key or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
-        raise invalid(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
-                      "Idempotency-Key")
-    return key
 
 
 def fingerprint(*parts: bytes | str) -> str:

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.metering.events import lease_request_id
+from tokenyard.common.usage import lease_request_id
 
 log = logging.getLogger(__name__)
 NANOS_PER_USD = 1_000_000_000

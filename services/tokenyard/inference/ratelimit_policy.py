@@ -5,14 +5,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import Counter
-
+from tokenyard.clients.metering import Decision, Limit, RateLimiter
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
-from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter
 from tokenyard.inference.estimate import prompt_estimate
 
-REJECTIONS = Counter("tokenyard_rate_limit_rejections_total", "Requests refused by a rate limit (429).", ["scope"])
 
 
 def app_limits(app_config: Any) -> tuple[int, int]:
@@ -78,7 +75,6 @@ class RateLimitPolicy:
         decision = await self._limiter.acquire(limits, tokens)
         ctx.response_metadata.update(decision.headers())
         if not decision.allowed:
-            REJECTIONS.labels("app" if any(lim.scope.startswith("app:") for lim in limits) else "key").inc()
             raise refusal(decision)
         ctx.rate_limits = (limits, tokens)
 

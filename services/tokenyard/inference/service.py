@@ -10,16 +10,17 @@ from typing import Any
 
 import msgspec
 
-from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.clients.usage_sink import UsageSink
+from tokenyard.common.ids import new_request_id
+from tokenyard.common.usage import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
 from tokenyard.errors import ErrorKind, GatewayError, invalid
-from tokenyard.inference.context import CallContext, new_request_id
+from tokenyard.inference.context import CallContext
 from tokenyard.inference.dispatch import Dispatcher
 from tokenyard.inference.estimate import completion_text, prompt_estimate
 from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
-from tokenyard.metering.events import UsageEvent, correlation_id, usd_to_micros, usd_to_nanos
-from tokenyard.metering.sink import UsageSink
 from tokenyard.principal import Principal, bound_key_refused
 from tokenyard.protocol.models import ChatRequest, StreamOptions
 from tokenyard.protocol.openai_chat import chat_request_from_dict

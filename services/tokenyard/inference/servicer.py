@@ -8,10 +8,11 @@ import grpc
 import msgspec
 from msgspec import UNSET
 
+from tokenyard.common.idempotency import REPLAYED, check_key
 from tokenyard.errors import invalid
 from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.inference import convert
-from tokenyard.inference.idempotency import REPLAYED, IdempotencyStore, check_key, fingerprint
+from tokenyard.inference.idempotency import IdempotencyStore, fingerprint
 from tokenyard.inference.service import Router
 from tokenyard.inference.v1 import inference_service_pb2 as pb
 from tokenyard.inference.v1 import inference_service_pb2_grpc as pb_grpc

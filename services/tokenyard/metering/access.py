@@ -2,14 +2,13 @@
 `usage:read` on that app, or an admin."""
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import grpc
 
 from tokenyard.config.v1 import config_service_pb2 as config_pb
 from tokenyard.config.v1 import config_service_pb2_grpc as config_grpc
-from tokenyard.errors import ErrorKind, GatewayError, invalid
+from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import auth_metadata, from_rpc_error
 from tokenyard.principal import Principal, PrincipalKind
 
@@ -56,25 +55,3 @@ async def authorize_app_usage(caller: Principal, credential: str, app_id: str,
         raise GatewayError(ErrorKind.UNAVAILABLE, "app ownership cannot be checked (no Config service)")
     if await owners(credential, app_id) != caller.account_id:
         raise GatewayError(ErrorKind.NOT_FOUND, f"No app {app_id!r}")
-
-
-def parse_day(value: str, param: str) -> dt.date:
-    """A YYYY-MM-DD date; 400 naming `param` otherwise."""
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise invalid(f"`{param}` must be a date as YYYY-MM-DD, got {value!r}", param) from None
-
-
-def date_range(start: str, end: str, *, default_days: int = 30,
-               today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.timezone.utc).date()
-               ) -> tuple[dt.date, dt.date]:
-    """Inclusive [start, end] from optional strings (defaults: the last `default_days` days); 400 when
-    malformed or start is after end."""
-    end_d = parse_day(end, "endDate") if end else today()
-    start_d = parse_day(start, "startDate") if start else end_d - dt.timedelta(days=default_days - 1)
-    if start_d > end_d:
-        raise invalid("`startDate` must not be after `endDate`", "startDate")
-    return start_d, end_d

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
-from tokenyard.auth.convert import ts
+from tokenyard.common.time import ts
+from tokenyard.common.usage import UsageEvent
 from tokenyard.common.v1 import common_pb2
-from tokenyard.errors import invalid
 from tokenyard.metering.credits import Balance
-from tokenyard.metering.events import UsageEvent
 from tokenyard.metering.tables import UsageRecordRow
 from tokenyard.metering.v1 import metering_service_pb2 as pb
-
-MAX_TOPUP_USD = Decimal(1_000_000)
 
 
 def event_to_pb(e: UsageEvent) -> pb.UsageRecord:
@@ -68,18 +64,3 @@ def balance_to_pb(b: Balance) -> pb.GetBalanceResponse:
         monthly_allowance_nanos=b.monthly_allowance_nanos, unlimited=b.unlimited, period=b.period,
         balance_micros=b.spendable_nanos // 1000, allowance_remaining_micros=b.allowance_nanos // 1000,
         reserved_micros=b.reserved_nanos // 1000)
-
-
-def parse_usd(value: object, param: str = "amount_usd") -> Decimal:
-    """A positive USD amount with at most 9 decimals (strings or numbers), below a sanity cap; 400 otherwise."""
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise invalid(f"`{param}` must be a decimal number of USD", param) from None
-    if not amount.is_finite() or amount <= 0:
-        raise invalid(f"`{param}` must be a positive amount", param)
-    if amount > MAX_TOPUP_USD:
-        raise invalid(f"`{param}` must be at most {MAX_TOPUP_USD}", param)
-    if amount != amount.quantize(Decimal("1e-9")):
-        raise invalid(f"`{param}` has more than 9 decimals", param)
-    return amount

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tokenyard.common.usage import lease_request_id, nanos_to_usd, usd_to_nanos
 from tokenyard.errors import ErrorKind, GatewayError, invalid
-from tokenyard.metering.events import lease_request_id, nanos_to_usd, usd_to_nanos
 from tokenyard.metering.holds import CachedAccount, MemoryHolds
 from tokenyard.metering.tables import CreditAccountRow as A
 from tokenyard.metering.tables import LedgerRow, ReservationRow
@@ -376,14 +376,6 @@ class CreditStore:
                            allowance_nanos=row.allowance_nanos, topup_nanos=row.topup_nanos,
                            reserved_nanos=row.reserved_nanos if self._mem is None else self._mem.reserved(account_id),
                            monthly_allowance_nanos=self.allowance_of(row.plan))
-
-    async def ledger_total(self, account_id: str, kind: str | None = None) -> int:
-        """Sum of the account's ledger entries (optionally of one kind)."""
-        q = select(func.coalesce(func.sum(LedgerRow.amount_nanos), 0)).where(LedgerRow.account_id == account_id)
-        if kind:
-            q = q.where(LedgerRow.kind == kind)
-        async with self._sessions() as s:
-            return int((await s.execute(q)).scalar_one())
 
 
 async def add_usage_entries(s: AsyncSession, entries: list[dict]) -> set[str]:

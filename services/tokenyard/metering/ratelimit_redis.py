@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable, Sequence
 
 import redis.asyncio as aioredis
-from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from tokenyard.metering.ratelimit import WINDOW, Buckets, Decision, Limit, decide
+from tokenyard.monitoring.metrics import RATE_LIMIT_BACKEND_ERRORS
 
 # One hash per scope: `r` and `t`, the theoretical arrival times of its requests and tokens buckets (see
 # tokenyard.metering.ratelimit). KEYS: one per scope. ARGV: now, tokens of this request, window, then rpm
@@ -69,8 +69,6 @@ return 1
 
 
 log = logging.getLogger(__name__)
-UNAVAILABLE = Counter("tokenyard_rate_limit_backend_errors_total",
-                      "Rate-limit checks skipped because Redis was unreachable (requests let through).")
 _DOWN = (RedisError, OSError, TimeoutError)
 
 
@@ -97,7 +95,7 @@ class RedisRateLimiter:
         try:
             return await self._acquire(limits, tokens)
         except _DOWN as exc:
-            UNAVAILABLE.inc()
+            RATE_LIMIT_BACKEND_ERRORS.inc()
             log.warning("rate limits not checked: Redis unavailable (%s)", type(exc).__name__)
             return Decision(allowed=True, retry_after=0.0)
 
@@ -118,7 +116,7 @@ class RedisRateLimiter:
         try:
             await self._add_tokens(limits, tokens)
         except _DOWN as exc:
-            UNAVAILABLE.inc()
+            RATE_LIMIT_BACKEND_ERRORS.inc()
             log.warning("tokens not counted: Redis unavailable (%s)", type(exc).__name__)
 
     async def _add_tokens(self, limits: Sequence[Limit], tokens: int) -> None:

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tokenyard.common.usage import UsageEvent
 from tokenyard.metering.credits import CreditStore, add_usage_entries, dialect_insert
-from tokenyard.metering.events import UsageEvent
-from tokenyard.storage.db import shielded
 from tokenyard.metering.tables import UsageDailyRow, UsageRecordRow
+from tokenyard.storage.db import shielded
 
 CHUNK = 1000
 

@@ -7,14 +7,15 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 
-from tokenyard.auth.cache import Authenticator
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.common.time import date_range, parse_day
+from tokenyard.common.usage import parse_usd, usd_to_nanos
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.grpcutil import credential_from, handles_errors
 from tokenyard.internal import caller_of, require_internal
 from tokenyard.metering import convert
-from tokenyard.metering.access import AppOwnerLookup, authorize_app_usage, date_range, parse_day
+from tokenyard.metering.access import AppOwnerLookup, authorize_app_usage
 from tokenyard.metering.credits import CreditStore
-from tokenyard.metering.events import usd_to_nanos
 from tokenyard.metering.ratelimit import Limit, RateLimiter
 from tokenyard.metering.service import MeteringService
 from tokenyard.metering.v1 import metering_service_pb2 as pb
@@ -163,7 +164,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     async def TopUp(self, request: pb.TopUpRequest, context: grpc.aio.ServicerContext) -> pb.TopUpResponse:
         await self._caller(context, admin=True)
         await self._existing(request.account_id)
-        amount = usd_to_nanos(convert.parse_usd(request.amount_usd)) if request.amount_usd \
+        amount = usd_to_nanos(parse_usd(request.amount_usd)) if request.amount_usd \
             else request.amount_micros * 1000
         bal = await self._credits.top_up(request.account_id, amount, request.note)
         return pb.TopUpResponse(balance=convert.balance_to_pb(bal), balance_micros=bal.spendable_nanos // 1000)

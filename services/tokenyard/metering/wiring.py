@@ -8,13 +8,13 @@ import logging
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.service import ADMIN_ACCOUNT
 from tokenyard.catalog import Catalog
+from tokenyard.clients.usage_sink import Recorder, UsageSink
+from tokenyard.clients.usage_spool import UsageSpool
+from tokenyard.common.rules import ADMIN_ACCOUNT
 from tokenyard.metering.credits import CreditStore
 from tokenyard.metering.ratelimit import MemoryRateLimiter, RateLimiter
 from tokenyard.metering.service import MeteringService
-from tokenyard.metering.sink import Recorder, UsageSink
-from tokenyard.metering.spool import UsageSpool
 from tokenyard.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,10 @@ TOKENYARD_METRICS_TENANT_LABELS (apps then at most N distinct values, then "othe
 request id. Series whose label values are known up front are created at 0
 (`init_series`) so dashboards and alerts see them before the first event.
 
-Other services record through the helpers below (or the metric objects) rather than defining lookalikes:
-retries / fallbacks / circuit state (Router dispatch), video queue and jobs (VideoJobs). Rate-limit and
-credit rejections are counted automatically where a GatewayError leaves a servicer (`grpcutil.abort`).
+Every metric of the code base is defined here, nowhere else; services record through the helpers below (or
+the metric objects): retries / fallbacks / circuit state (Router dispatch), video queue (the worker pool
+reports the shared queue's depth) and jobs (VideoJobs). Rate-limit (429) and credit (402) rejections are
+counted once, in `tokenyard_rejections_total`, where a GatewayError leaves a servicer (`grpcutil.abort`).
 """
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ import threading
 from prometheus_client import Counter, Gauge, Histogram
 
 from tokenyard.catalog import Catalog
-from tokenyard.telemetry import LATENCY_BUCKETS
-
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 JOB_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600)
 
 REQUESTS = Counter("tokenyard_requests_total", "Admitted inference requests, by outcome (ok, error, cancelled).",
@@ -59,6 +59,44 @@ VIDEO_QUEUE_DEPTH = Gauge("tokenyard_video_queue_depth", "Video jobs waiting or 
 VIDEO_JOBS = Counter("tokenyard_video_jobs_total", "Video jobs finished, by final status.", ["status"])
 VIDEO_JOB_SECONDS = Histogram("tokenyard_video_job_duration_seconds", "Video job time from submit to end.",
                               ["status"], buckets=JOB_BUCKETS)
+
+# The gRPC server (MetricsInterceptor in telemetry.py) and the HTTP facade.
+GRPC_STARTED = Counter("grpc_server_started_total", "RPCs started on the server.",
+                       ["grpc_type", "grpc_service", "grpc_method"])
+GRPC_HANDLED = Counter("grpc_server_handled_total", "RPCs completed on the server, by status code.",
+                       ["grpc_type", "grpc_service", "grpc_method", "grpc_code"])
+GRPC_SECONDS = Histogram("grpc_server_handling_seconds", "Time to handle an RPC (to the last message).",
+                         ["grpc_type", "grpc_service", "grpc_method"], buckets=LATENCY_BUCKETS)
+GRPC_MSG_SENT = Counter("grpc_server_msg_sent_total", "Stream messages sent by the server.",
+                        ["grpc_type", "grpc_service", "grpc_method"])
+HTTP_REQUESTS = Counter("tokenyard_http_requests_total", "HTTP requests served by the facade.",
+                        ["route", "method", "status"])
+HTTP_SECONDS = Histogram("tokenyard_http_request_duration_seconds", "HTTP request latency (to the last byte).",
+                         ["route", "method"], buckets=LATENCY_BUCKETS)
+ACTIVE_STREAMS = Gauge("tokenyard_active_streams", "Streaming responses in progress.", ["route"])
+# Usage hand-over to Metering (clients/usage_sink.py) and the shared rate-limit store.
+USAGE_FLUSH_FAILURES = Counter("tokenyard_usage_flush_failures_total",
+                               "Failed hand-overs of usage batches to Metering.")
+USAGE_DELIVERED = Counter("tokenyard_usage_events_delivered_total",
+                          "Usage events handed to Metering (incl. replays).")
+RATE_LIMIT_BACKEND_ERRORS = Counter("tokenyard_rate_limit_backend_errors_total",
+                                    "Rate-limit checks skipped because Redis was unreachable (requests let through).")
+# Local embedding models (embeddings/runner.py).
+EMBEDDING_MODEL_CALLS = Counter("tokenyard_embedding_model_calls_total",
+                                "Batched calls into a local embedding model.", ["model"])
+EMBEDDING_MODEL_INPUTS = Counter("tokenyard_embedding_model_inputs_total", "Inputs embedded by local models.",
+                                 ["model"])
+EMBEDDING_BATCH_SIZE = Histogram("tokenyard_embedding_batch_size", "Inputs per local embedding model call.",
+                                 ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+EMBEDDING_MODEL_SECONDS = Histogram("tokenyard_embedding_model_seconds", "Time of one local embedding model call.",
+                                    ["model"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+# Video workers (videojobs/worker.py).
+VIDEO_CLAIMS = Counter("tokenyard_video_job_claims_total",
+                       "Video job claims (retry = taken over after a lost lease).", ["attempt"])
+VIDEO_RUNNING = Gauge("tokenyard_video_jobs_running", "Video jobs being rendered in this process.")
+VIDEO_RENDER_SECONDS = Histogram("tokenyard_video_render_seconds",
+                                 "Wall time from claim to result, per attempt.", ["model"],
+                                 buckets=(1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600))
 
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
 REJECTION_REASONS = {"RATE_LIMITED": "rate_limit", "INSUFFICIENT_QUOTA": "credits"}

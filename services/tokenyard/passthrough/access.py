@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from tokenyard.config.model import AppSnapshot
+from tokenyard.clients.config_cache import AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.metering.ratelimit import Limit, RateLimiter, duration
+from tokenyard.clients.metering import Limit, RateLimiter, duration
 from tokenyard.principal import Principal
 
 GATEWAY_HEADER = "tokenyard-authorization"

@@ -13,13 +13,13 @@ import httpx
 import orjson
 
 from tokenyard.catalog import Catalog, ProviderSpec
-from tokenyard.config.cache import AppCache
-from tokenyard.config.model import AppSnapshot
+from tokenyard.clients.config_cache import AppCache
+from tokenyard.clients.config_cache import AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.inference.context import new_request_id
-from tokenyard.metering.events import UsageEvent
-from tokenyard.metering.ratelimit import RateLimiter
-from tokenyard.metering.sink import UsageSink
+from tokenyard.common.ids import new_request_id
+from tokenyard.common.usage import UsageEvent
+from tokenyard.clients.metering import RateLimiter
+from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.passthrough.access import Access
 from tokenyard.passthrough.meter import UsageMeter
 from tokenyard.passthrough.paths import check_rest, request_headers, response_headers, upstream_url

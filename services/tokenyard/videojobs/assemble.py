@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog
-from tokenyard.metering.events import UsageEvent
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.common.usage import UsageEvent
 from tokenyard.settings import Settings
 from tokenyard.videojobs.billing import Credits
 from tokenyard.videojobs.queue import JobQueue
@@ -17,7 +17,8 @@ from tokenyard.videojobs.renderers import VideoRenderers
 from tokenyard.videojobs.service import AppOwnerLookup, VideoJobsService
 from tokenyard.videojobs.servicer import VideoJobsServicer
 from tokenyard.videojobs.settlement import Settlement
-from tokenyard.videojobs.store import ObjectStore, open_store
+from tokenyard.videojobs.store import ObjectStore
+from tokenyard.videojobs.store_url import open_store
 from tokenyard.videojobs.worker import PoolConfig, WorkerPool
 
 

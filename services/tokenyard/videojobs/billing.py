@@ -15,10 +15,10 @@ from typing import Any, Protocol
 import grpc
 
 from tokenyard.catalog import ModelSpec
+from tokenyard.common.usage import usd_to_micros
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.grpcutil import from_rpc_error
 from tokenyard.internal import internal_metadata
-from tokenyard.metering.events import usd_to_micros
 from tokenyard.metering.v1 import metering_service_pb2 as mpb
 from tokenyard.metering.v1 import metering_service_pb2_grpc as mpb_grpc
 

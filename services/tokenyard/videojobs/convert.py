@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tokenyard.auth.convert import ts
+from tokenyard.common.time import ts
 from tokenyard.videojobs.tables import CANCELLED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, VideoJob
 from tokenyard.videojobs.v1 import videojobs_service_pb2 as pb
 
 STATUS_TO_PB = {QUEUED: pb.VIDEO_STATUS_QUEUED, IN_PROGRESS: pb.VIDEO_STATUS_IN_PROGRESS,
                 COMPLETED: pb.VIDEO_STATUS_COMPLETED, FAILED: pb.VIDEO_STATUS_FAILED,
                 CANCELLED: pb.VIDEO_STATUS_CANCELLED}
-STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
 
 
 def micros_to_usd(micros: int) -> str:

@@ -90,6 +90,14 @@ class JobQueue:
              "lease_expires_at": now + dt.timedelta(seconds=lease_seconds),
              "started_at": func.coalesce(J.started_at, now)})
 
+    async def depth(self) -> tuple[int, int]:
+        """(queued, running) jobs in the whole queue (every process's), for the queue-depth gauge."""
+        async with self._sessions() as s:
+            rows = (await s.execute(select(J.status, func.count()).where(J.status.in_((QUEUED, IN_PROGRESS)))
+                                    .group_by(J.status))).all()
+        counts = dict(rows)
+        return counts.get(QUEUED, 0), counts.get(IN_PROGRESS, 0)
+
     def _held(self, job_id: str, worker_id: str) -> list[Any]:
         return [J.id == job_id, J.worker_id == worker_id, J.status == IN_PROGRESS]
 

@@ -6,10 +6,10 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from tokenyard.auth.cache import Authenticator
 from tokenyard.catalog import Catalog, ModelSpec
+from tokenyard.clients.auth_cache import Authenticator
+from tokenyard.common.usage import correlation_id
 from tokenyard.errors import ErrorKind, GatewayError, invalid
-from tokenyard.metering.events import correlation_id
 from tokenyard.principal import Principal
 from tokenyard.storage.types import utcnow
 from tokenyard.videojobs import validate

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from tokenyard.common.usage import UsageEvent
 from tokenyard.errors import GatewayError
-from tokenyard.metering.events import UsageEvent
 from tokenyard.storage.types import utcnow
 from tokenyard.videojobs.billing import Credits, finished_reservation
 from tokenyard.videojobs.queue import JobQueue

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tokenyard.errors import GatewayError
-from tokenyard.videojobs.metrics import VIDEO_CLAIMS, VIDEO_RENDER_SECONDS, job_ended, VIDEO_RUNNING
+from tokenyard.monitoring.metrics import VIDEO_CLAIMS, VIDEO_RENDER_SECONDS, VIDEO_RUNNING, set_video_queue
+from tokenyard.videojobs.metrics import job_ended
 from tokenyard.videojobs.queue import JobQueue
 from tokenyard.videojobs.renderers import RenderJob, VideoRenderers
 from tokenyard.videojobs.settlement import Settlement
@@ -37,6 +38,8 @@ class PoolConfig:
     lease_seconds: float = 30.0
     max_attempts: int = 3
     idle_seconds: float = 0.5
+    depth_seconds: float = 1.0
+    """How often the pool reports the queue depth (tokenyard_video_queue_depth)."""
 
 
 class _Held:
@@ -70,6 +73,7 @@ class WorkerPool:
             self._tasks.append(asyncio.create_task(self._loop(), name=f"video-worker-{i}"))
         if self._cfg.workers:
             self._tasks.append(asyncio.create_task(self._sweep(), name="video-sweeper"))
+        self._tasks.append(asyncio.create_task(self._report_depth(), name="video-queue-depth"))
 
     def wake(self) -> None:
         """Look for work now (a job was just submitted in this process)."""
@@ -105,6 +109,15 @@ class WorkerPool:
                 raise
             except Exception:  # noqa: BLE001 - the job's lease expires and it is retried; the worker lives on
                 log.exception("video worker failed on job %s; its lease will expire and it is retried", job.id)
+
+    async def _report_depth(self) -> None:
+        """Every VideoJobs process reports the shared queue's depth (so dashboards take the max, not the sum)."""
+        while not self._stopping:
+            try:
+                set_video_queue(*await self._queue.depth())
+            except Exception:  # noqa: BLE001 - a database hiccup leaves the last value; the next tick retries
+                log.debug("reading the video queue depth failed", exc_info=True)
+            await asyncio.sleep(self._cfg.depth_seconds)
 
     async def _sweep(self) -> None:
         while not self._stopping:

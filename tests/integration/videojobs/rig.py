@@ -10,11 +10,11 @@ from typing import Any
 
 import yaml
 
-from tokenyard.auth.cache import CachedAuthenticator
 from tokenyard.auth.service import AuthService
 from tokenyard.catalog import load_catalog
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.common.usage import UsageEvent
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.metering.events import UsageEvent
 from tokenyard.settings import Settings
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
 from tokenyard.videojobs.assemble import VideoJobs, build_videojobs

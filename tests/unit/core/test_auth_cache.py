@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tokenyard.auth.cache import CachedAuthenticator
 from tokenyard.auth.keygen import hash_secret
+from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.principal import Principal, PrincipalKind
 

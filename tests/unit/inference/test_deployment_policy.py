@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tokenyard.deployments.model import Deployment
+from tokenyard.clients.deployments import DeploymentCache
+from tokenyard.common.deployments import Deployment
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
-from tokenyard.inference.deployment_policy import DeploymentCache, DeploymentPolicy
+from tokenyard.inference.deployment_policy import DeploymentPolicy
 from tokenyard.principal import Principal, PrincipalKind
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -5,11 +5,11 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from tokenyard.auth.cache import CachedAuthenticator
 from tokenyard.catalog import load_catalog
+from tokenyard.clients.auth_cache import CachedAuthenticator
+from tokenyard.clients.usage_sink import UsageSink
+from tokenyard.common.usage import UsageEvent
 from tokenyard.inference.service import Router
-from tokenyard.metering.events import UsageEvent
-from tokenyard.metering.sink import UsageSink
 from tokenyard.principal import Principal, PrincipalKind
 
 PRICE = {"input_per_mtok_usd": "0.15", "output_per_mtok_usd": "0.6"}

@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from tokenyard.metering.events import UsageEvent
-from tokenyard.metering.sink import UsageSink
-from tokenyard.metering.spool import UsageSpool
+from tokenyard.clients.usage_sink import UsageSink
+from tokenyard.clients.usage_spool import UsageSpool
+from tokenyard.common.usage import UsageEvent
 
 
 def _event(i: int) -> UsageEvent:

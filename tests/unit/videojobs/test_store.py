@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tokenyard.videojobs.store import LocalDirStore, ObjectNotFound, ObjectStore, check_key, open_store
+from tokenyard.videojobs.store import LocalDirStore, ObjectNotFound, ObjectStore, check_key
+from tokenyard.videojobs.store_url import open_store
 
 DATA = bytes(range(256)) * 3000  # 768000 bytes: several chunks
 

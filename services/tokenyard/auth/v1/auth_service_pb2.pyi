@@ -149,3 +149,15 @@ class RecordKeyUseResponse(_message.Message):
     UPDATED_FIELD_NUMBER: _ClassVar[int]
     updated: int
     def __init__(self, updated: _Optional[int] = ...) -> None: ...
+
+class RevokeAppKeysRequest(_message.Message):
+    __slots__ = ("app_id",)
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    app_id: str
+    def __init__(self, app_id: _Optional[str] = ...) -> None: ...
+
+class RevokeAppKeysResponse(_message.Message):
+    __slots__ = ("revoked",)
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    revoked: int
+    def __init__(self, revoked: _Optional[int] = ...) -> None: ...

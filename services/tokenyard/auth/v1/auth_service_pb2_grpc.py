@@ -66,6 +66,11 @@ class AuthServiceStub:
                 request_serializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RecordKeyUseRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RecordKeyUseResponse.FromString,
                 _registered_method=True)
+        self.RevokeAppKeys = channel.unary_unary(
+                '/tokenyard.auth.v1.AuthService/RevokeAppKeys',
+                request_serializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RevokeAppKeysRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RevokeAppKeysResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -115,6 +120,13 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeAppKeys(self, request, context):
+        """Revokes every live key of an app that is being deleted (internal, admin only: the Config service).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -147,6 +159,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.RecordKeyUse,
                     request_deserializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RecordKeyUseRequest.FromString,
                     response_serializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RecordKeyUseResponse.SerializeToString,
+            ),
+            'RevokeAppKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAppKeys,
+                    request_deserializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RevokeAppKeysRequest.FromString,
+                    response_serializer=tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RevokeAppKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -313,6 +330,33 @@ class AuthService:
             '/tokenyard.auth.v1.AuthService/RecordKeyUse',
             tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RecordKeyUseRequest.SerializeToString,
             tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RecordKeyUseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeAppKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.auth.v1.AuthService/RevokeAppKeys',
+            tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RevokeAppKeysRequest.SerializeToString,
+            tokenyard_dot_auth_dot_v1_dot_auth__service__pb2.RevokeAppKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -90,13 +90,6 @@ class CachedAuthenticator:
         self._generation += 1
         self._entries.pop(key_hash, None)
 
-    def invalidate_key_id(self, key_id: str) -> None:
-        """Forget every cached entry of one key id."""
-        self._generation += 1
-        for digest, (_, value) in list(self._entries.items()):
-            if isinstance(value, Principal) and value.key_id == key_id:
-                self._entries.pop(digest, None)
-
     def clear(self) -> None:
         """Forget everything."""
         self._generation += 1

@@ -12,16 +12,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from prometheus_client import Counter
-
-from tokenyard.metering.events import UsageEvent
-from tokenyard.metering.spool import UsageSpool
+from tokenyard.clients.usage_spool import UsageSpool
+from tokenyard.common.usage import UsageEvent
+from tokenyard.monitoring.metrics import USAGE_DELIVERED, USAGE_FLUSH_FAILURES
 
 log = logging.getLogger(__name__)
 
 Recorder = Callable[[Sequence[UsageEvent]], Awaitable[int]]
-FLUSH_FAILURES = Counter("tokenyard_usage_flush_failures_total", "Failed hand-overs of usage batches to Metering.")
-DELIVERED = Counter("tokenyard_usage_events_delivered_total", "Usage events handed to Metering (incl. replays).")
 
 
 class UsageSink:
@@ -120,16 +117,16 @@ class UsageSink:
                 batch = self._pending[: self._batch]
                 await self._recorder(batch)
                 del self._pending[: len(batch)]
-                DELIVERED.inc(len(batch))
+                USAGE_DELIVERED.inc(len(batch))
             while self._spool is not None:
                 rows = await self._spool.pending(self._batch)
                 if not rows:
                     break
                 await self._recorder([e for _, e in rows])
                 await self._spool.ack(rows[-1][0])
-                DELIVERED.inc(len(rows))
+                USAGE_DELIVERED.inc(len(rows))
         except Exception:
-            FLUSH_FAILURES.inc()
+            USAGE_FLUSH_FAILURES.inc()
             log.warning("usage flush failed; events kept for retry", exc_info=True)
             return False
         return True

@@ -1,16 +1,21 @@
-"""Metering client over gRPC, with the same record()/reserve()/release() as the in-process objects."""
+"""Metering as other services reach it: `MeteringClient` over gRPC, with the same record()/reserve()/release()
+as the in-process objects, and Metering's rate limiter, which each Router process runs itself against the
+shared store (memory in the all-in-one process, Redis when split)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import grpc
 
+from tokenyard.common.usage import UsageEvent
 from tokenyard.grpcutil import from_rpc_error
 from tokenyard.internal import internal_metadata
 from tokenyard.metering.convert import event_to_pb
-from tokenyard.metering.events import UsageEvent
+from tokenyard.metering.ratelimit import Decision, Limit, RateLimiter, duration
 from tokenyard.metering.v1 import metering_service_pb2 as pb
 from tokenyard.metering.v1 import metering_service_pb2_grpc as pb_grpc
+
+__all__ = ["Decision", "Limit", "MeteringClient", "RateLimiter", "duration"]
 
 
 class MeteringClient:

@@ -21,7 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tokenyard.metering.events import UsageEvent
+from tokenyard.common.usage import UsageEvent
 
 log = logging.getLogger(__name__)
 

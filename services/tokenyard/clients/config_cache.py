@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from tokenyard.config.model import AppSnapshot
 
+__all__ = ["AppCache", "AppSnapshot"]
+
 Loader = Callable[[str], Awaitable[AppSnapshot | None]]
 
 

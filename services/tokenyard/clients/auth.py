@@ -1,15 +1,19 @@
-"""Auth service client over gRPC, with the same authenticate() as the in-process service."""
+"""Auth as other services reach it: `AuthClient` over gRPC (same authenticate() as the in-process service,
+revocation feed, key-use reports) and `account_exists`, which Metering asks before crediting an account."""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
 
 import grpc
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tokenyard.auth.convert import principal_from_pb, ts
+from tokenyard.auth.convert import principal_from_pb
 from tokenyard.auth.revocations import RevocationEvent
+from tokenyard.auth.tables import Account
 from tokenyard.auth.v1 import auth_service_pb2 as pb
 from tokenyard.auth.v1 import auth_service_pb2_grpc as pb_grpc
+from tokenyard.common.time import ts
 from tokenyard.grpcutil import from_rpc_error
 from tokenyard.internal import internal_metadata
 from tokenyard.principal import Principal
@@ -51,3 +55,10 @@ class AuthClient:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
         return resp.updated
+
+
+async def account_exists(sessions: async_sessionmaker, account_id: str) -> bool:
+    """True when the platform knows the account: its user signed in with a JWT at least once, or it was given an
+    API key (the bootstrap admin included). Both leave its row in `accounts`."""
+    async with sessions() as s:
+        return await s.get(Account, account_id) is not None

@@ -1,10 +1,13 @@
-"""The usage event handed from the Router (and other services) to Metering."""
+"""The usage event handed from the Router (and other services) to Metering, and the money units every service
+shares (integer nano-dollars stored, micro-dollars shown, USD amounts parsed once)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from tokenyard.errors import invalid
 
 NANOS_PER_USD = 1_000_000_000
 MAX_CLIENT_REQUEST_ID = 128
@@ -85,3 +88,21 @@ class UsageEvent:
         """Inverse of to_json."""
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         return cls(**{**known, "time": dt.datetime.fromisoformat(d["time"])})
+
+
+MAX_TOPUP_USD = Decimal(1_000_000)
+
+
+def parse_usd(value: object, param: str = "amount_usd") -> Decimal:
+    """A positive USD amount with at most 9 decimals (strings or numbers), below a sanity cap; 400 otherwise."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise invalid(f"`{param}` must be a decimal number of USD", param) from None
+    if not amount.is_finite() or amount <= 0:
+        raise invalid(f"`{param}` must be a positive amount", param)
+    if amount > MAX_TOPUP_USD:
+        raise invalid(f"`{param}` must be at most {MAX_TOPUP_USD}", param)
+    if amount != amount.quantize(Decimal("1e-9")):
+        raise invalid(f"`{param}` has more than 9 decimals", param)
+    return amount

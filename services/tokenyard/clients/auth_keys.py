@@ -1,4 +1,5 @@
-"""Minting and revoking deployment keys through the Auth service (in-process or over gRPC)."""
+"""The key operations other services ask of Auth (in-process or over gRPC with the internal credential): Config
+mints and revokes deployment keys and revokes the keys of an app it deletes."""
 from __future__ import annotations
 
 from typing import Protocol
@@ -16,7 +17,8 @@ KEY_SCOPES = ["ai:gateway"]
 
 
 class KeyIssuer(Protocol):
-    """Creates keys bound to a deployment and revokes them (revocation reaches every process within ~1 s)."""
+    """Creates keys bound to a deployment, revokes them and an app's keys (revocation reaches every process
+    within ~1 s)."""
 
     async def create(self, owner: str, deployment_id: str, name: str) -> tuple[str, str, str]:
         """(key id, secret, prefix) of a new key of `owner` bound to the deployment."""
@@ -24,6 +26,10 @@ class KeyIssuer(Protocol):
 
     async def revoke(self, key_id: str) -> None:
         """Revoke a key for good (unknown ids are ignored)."""
+        ...
+
+    async def revoke_app(self, app_id: str) -> int:
+        """Revoke every live key of an app being deleted; returns how many this call revoked."""
         ...
 
 
@@ -44,6 +50,9 @@ class LocalKeyIssuer:
         except GatewayError as err:
             if err.kind is not ErrorKind.NOT_FOUND:
                 raise
+
+    async def revoke_app(self, app_id: str) -> int:
+        return await self._auth.revoke_app_keys(app_id)
 
 
 class RemoteKeyIssuer:
@@ -68,3 +77,11 @@ class RemoteKeyIssuer:
             err = from_rpc_error(exc)
             if err.kind is not ErrorKind.NOT_FOUND:
                 raise err from None
+
+    async def revoke_app(self, app_id: str) -> int:
+        try:
+            resp = await self._stub.RevokeAppKeys(pb.RevokeAppKeysRequest(app_id=app_id), metadata=self._md,
+                                                  timeout=10)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return resp.revoked
