@@ -15,9 +15,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 import certifi
 import httpx
 from httpx_sse import ServerSentEvent
+from yarl import URL
 
 from tokenyard.catalog import ProviderSpec
 from tokenyard.errors import ErrorKind
@@ -34,13 +36,26 @@ class UpstreamClient(httpx.AsyncClient):
         self._max_connections, self._keepalive = max_connections, keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._proxies: dict[str, Any] = {}
+
+    def proxy_for(self, url: str) -> Any:
+        """The proxy (and its auth) the environment names for `url`'s origin, read once per origin (httpx reads
+        the variables once too; aiohttp's trust_env would read them in a thread on every request)."""
+        origin = url.split("/", 3)[:3]
+        key = "/".join(origin)
+        if key not in self._proxies:
+            try:
+                self._proxies[key] = get_env_proxy_for_url(URL(url))
+            except LookupError:
+                self._proxies[key] = (None, None)
+        return self._proxies[key]
 
     def session(self) -> aiohttp.ClientSession:
-        """The shared session (trusts proxy variables and verifies TLS against certifi's roots, as httpx does)."""
+        """The shared session (verifies TLS against certifi's roots, as httpx does; proxies: `proxy_for`)."""
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=self._keepalive,
                                              ssl=ssl.create_default_context(cafile=certifi.where()))
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=True, auto_decompress=True)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         return self._session
 
     def timeout(self, spec: ProviderSpec) -> aiohttp.ClientTimeout:
@@ -94,7 +109,9 @@ async def respond(client: UpstreamClient, url: str, body: bytes, headers: dict[s
                   provider: str) -> AsyncIterator[aiohttp.ClientResponse]:
     """POST `body`; the response, released (or its connection closed, if unread) on exit."""
     try:
-        resp = await client.session().post(url, data=body, headers=headers, timeout=client.timeout(spec))
+        proxy, proxy_auth = client.proxy_for(url)
+        resp = await client.session().post(url, data=body, headers=headers, timeout=client.timeout(spec),
+                                           proxy=proxy, proxy_auth=proxy_auth)
     except NETWORK_ERRORS as exc:
         raise network_error(exc, provider) from None
     try:
