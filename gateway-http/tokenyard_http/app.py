@@ -16,6 +16,7 @@ from tokenyard_http import errors
 from tokenyard_http.body import install_schemas
 from tokenyard_http.clients import Clients
 from tokenyard_http.console import router as console
+from tokenyard_http.fastpath.asgi import FastPath
 from tokenyard_http.middleware import BodyLimit, Metrics
 from tokenyard_http.observe import RequestContext, Tracing
 from tokenyard_http.passthrough import routes as passthrough
@@ -67,4 +68,7 @@ def create_app(settings: Settings, *, local_inference: Any = None) -> FastAPI:
     if tracing.enabled():
         app.add_middleware(Tracing)
     app.add_middleware(RequestContext)
+    if not tracing.enabled() and not settings.cors_origins:  # else the full stack serves them (spans, CORS)
+        app.add_middleware(FastPath, max_bytes=settings.max_body_bytes,
+                           max_media_bytes=settings.max_media_body_bytes)
     return app

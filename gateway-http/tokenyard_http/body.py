@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from tokenyard.errors import ErrorKind, GatewayError, invalid
 from tokenyard.payload import check_depth, media_bytes
+from tokenyard.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 REF = "#/components/schemas/{model}"
@@ -26,6 +27,11 @@ async def read_json(request: Request, model: type[M]) -> M:
     raw = await request.body()
     data = parse_json(raw)
     check_media_allowance(request, raw, data)
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    """`data` as `model`; RequestValidationError (a 400 naming the parameter) otherwise."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -54,7 +60,11 @@ def parse_json(raw: bytes) -> Any:
 def check_media_allowance(request: Request, raw: bytes, data: Any) -> None:
     """A 413 unless everything beyond the plain body cap is media. BodyLimit lets only the media routes read
     past `max_body_bytes`; here, once parsed, the bytes outside real media parts must fit under that cap."""
-    settings = request.app.state.settings
+    check_media_cap(raw, data, request.app.state.settings)
+
+
+def check_media_cap(raw: bytes, data: Any, settings: Settings) -> None:
+    """check_media_allowance with the settings at hand (the fast routes have no Request)."""
     cap = settings.max_body_bytes
     if len(raw) > cap and len(raw) - media_bytes(data) > cap:
         raise GatewayError(ErrorKind.PAYLOAD_TOO_LARGE,

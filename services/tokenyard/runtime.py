@@ -47,6 +47,7 @@ from tokenyard.monitoring import tracing
 from tokenyard.monitoring.metrics import init_series, show_tenant_labels
 from tokenyard.monitoring.upstream import InstrumentedRegistry
 from tokenyard.passthrough.service import Passthrough
+from tokenyard.providers.upstream_pool import UpstreamClient
 from tokenyard.settings import SERVICES, Settings
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
 from tokenyard.telemetry import MetricsInterceptor
@@ -208,8 +209,7 @@ class Runtime:
         return self.parts.limiter
 
     async def _router(self, authenticator: CachedAuthenticator) -> Router:
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200,
-                                                     keepalive_expiry=60), timeout=None)
+        http = UpstreamClient(max_connections=1000, keepalive_expiry=60)  # aiohttp for the adapters' JSON/SSE
         self._closers.append(http.aclose)
         local = "metering" in self.services
         metering = need(self.parts.metering_service, "metering") if local else MeteringClient(

@@ -30,8 +30,19 @@ IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": Fal
 BODY = {**json_body(ChatCompletionRequest), "parameters": [IDEMPOTENCY_HEADER]}
 
 
-def _headers(md: Any) -> dict[str, str]:
+def response_headers(md: Any) -> dict[str, str]:
+    """The Router's initial metadata that the client sees as headers (x-*, the replay marker)."""
     return {k: v for k, v in (md or ()) if (k.startswith("x-") or k == REPLAYED) and isinstance(v, str)}
+
+
+def idempotency_key(header: str | None, stream: bool) -> str:
+    """The checked Idempotency-Key header ("" without one); a 400 on a streaming request."""
+    if header is None:
+        return ""
+    if stream:
+        raise invalid("Idempotency-Key is supported for non-streaming requests only; send it without "
+                      "`stream: true`, or retry streams without it", "Idempotency-Key")
+    return check_key(header)
 
 
 @router.post("/v1/chat/completions", responses=ERRORS, summary="Create a chat completion", openapi_extra=BODY)
@@ -57,18 +68,14 @@ async def handle_chat(request: Request, c: Clients, app_id: str, *, md: Any = No
         body.model = await rename_model(body.model)
     payload = convert.request_to_pb(body)
     rid = request.headers.get("x-request-id", "")
-    key = request.headers.get("idempotency-key")
-    if key is not None and payload.stream:
-        raise invalid("Idempotency-Key is supported for non-streaming requests only; send it without "
-                      "`stream: true`, or retry streams without it", "Idempotency-Key")
+    key = idempotency_key(request.headers.get("idempotency-key"), payload.stream)
     if payload.stream:
         return await _stream(c, pb.StreamChatRequest(request=payload, app_id=app_id, request_id=rid), md)
-    call = c.inference.Chat(pb.ChatRequest(request=payload, app_id=app_id, request_id=rid,
-                                           idempotency_key=check_key(key) if key is not None else ""),
+    call = c.inference.Chat(pb.ChatRequest(request=payload, app_id=app_id, request_id=rid, idempotency_key=key),
                             metadata=md)
     try:
         resp = await call
-        headers = _headers(await call.initial_metadata())
+        headers = response_headers(await call.initial_metadata())
     except grpc.RpcError as exc:
         return openai_error(rpc_error(exc))
     return Response(encode_completion(convert.completion_from_pb(resp.completion)), media_type="application/json",
@@ -80,7 +87,7 @@ async def _stream(c: Clients, req: pb.StreamChatRequest, md: Any) -> Response:
     call = c.inference.StreamChat(req, metadata=md)
     try:
         first = await call.read()
-        headers = _headers(await call.initial_metadata())
+        headers = response_headers(await call.initial_metadata())
     except grpc.RpcError as exc:
         return openai_error(rpc_error(exc))
     except BaseException:

@@ -142,7 +142,9 @@ class ChatRequest(Struct):
     parallel_tool_calls: bool | None | UnsetType = UNSET
     logprobs: bool | None | UnsetType = UNSET
     top_logprobs: Int32 | None | UnsetType = UNSET
-    extra: dict[str, Raw] = msgspec.field(default_factory=dict)
+    extra: dict[str, Raw] = msgspec.field(default_factory=dict, name="$tokenyard.extra")
+    """Filled by the converter's shallow scan, never by the decoder: its wire name keeps a client's own
+    top-level `extra` field an unknown field like any other."""
 
     @property
     def include_usage(self) -> bool:

@@ -17,7 +17,7 @@ from tokenyard.errors import GatewayError, invalid
 from tokenyard.payload import MAX_JSON_DEPTH, check_depth
 from tokenyard.protocol.models import ChatRequest, Chunk, Completion, Message
 
-_KNOWN = frozenset(f.encode_name for f in msgspec.structs.fields(ChatRequest)) - {"extra"}
+_KNOWN = frozenset(f.encode_name for f in msgspec.structs.fields(ChatRequest) if f.name != "extra")
 _DECODER = msgspec.json.Decoder(type=ChatRequest)
 _OPEN = msgspec.json.Decoder(type=dict[str, Raw])
 _ENCODER = msgspec.json.Encoder()
@@ -110,9 +110,7 @@ def decode_chat_request(body: bytes) -> ChatRequest:
         raise _error(exc) from None
     except msgspec.DecodeError as exc:
         raise invalid(f"Request body is not valid JSON: {str(exc).split(' - ')[0]}") from None
-    extra = {k: v for k, v in _OPEN.decode(body).items() if k not in _KNOWN}  # ...and kept raw by a shallow scan
-    if extra:
-        req.extra = extra
+    req.extra = {k: v for k, v in _OPEN.decode(body).items() if k not in _KNOWN}  # ...and kept raw by a scan
     return _check_opaque(req)
 
 

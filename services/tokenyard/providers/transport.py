@@ -11,6 +11,7 @@ from httpx_sse import EventSource, ServerSentEvent
 
 from tokenyard.catalog import ProviderSpec
 from tokenyard.errors import ErrorKind
+from tokenyard.providers import upstream_pool as pool
 from tokenyard.providers.base import UpstreamError, with_request_id
 
 ErrorMapper = Callable[[int, bytes, httpx.Headers], UpstreamError]
@@ -70,6 +71,13 @@ async def post_json(http: httpx.AsyncClient, url: str, body: dict[str, Any] | by
                     spec: ProviderSpec, provider: str, on_error: ErrorMapper) -> Any:
     """POST JSON (a dict, or bytes already encoded) and return the parsed JSON answer; HTTP errors go through
     the adapter's `map_error`."""
+    if isinstance(http, pool.UpstreamClient):
+        async with pool.respond(http, url, _json(body), {**headers, "content-type": "application/json"},
+                                spec, provider) as resp:
+            raw = await pool.read(resp, provider)
+            if resp.status >= 400:
+                raise on_error(resp.status, raw, pool.headers_of(resp))
+            return loads(raw, provider)
     try:
         resp = await http.post(url, content=_json(body), headers={**headers, "content-type":
                                "application/json"}, timeout=timeout_of(spec))
@@ -85,6 +93,11 @@ async def open_sse(http: httpx.AsyncClient, url: str, body: dict[str, Any] | byt
                    spec: ProviderSpec, provider: str, on_error: ErrorMapper
                    ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
     """POST JSON and iterate the Server-Sent Events of the answer; closing the context cancels the request."""
+    if isinstance(http, pool.UpstreamClient):
+        async with _open_sse_aio(http, url, body, headers=headers, spec=spec, provider=provider,
+                                 on_error=on_error) as events:
+            yield events
+        return
     request = http.build_request("POST", url, content=_json(body), timeout=timeout_of(spec),
                                  headers={**headers, "content-type": "application/json",
                                           "accept": "text/event-stream"})
@@ -106,6 +119,22 @@ async def open_sse(http: httpx.AsyncClient, url: str, body: dict[str, Any] | byt
             raise
     finally:
         await resp.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _open_sse_aio(http: pool.UpstreamClient, url: str, body: dict[str, Any] | bytes, *, headers: dict[str, str],
+                        spec: ProviderSpec, provider: str, on_error: ErrorMapper
+                        ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
+    """open_sse over the pool's aiohttp session."""
+    async with pool.respond(http, url, _json(body), {**headers, "content-type": "application/json",
+                                                            "accept": "text/event-stream"}, spec, provider) as resp:
+        if resp.status >= 400:
+            raise on_error(resp.status, await pool.read(resp, provider), pool.headers_of(resp))
+        try:
+            yield pool.events(resp, provider)
+        except UpstreamError as exc:  # an error event in the body: name the upstream request id
+            with_request_id(exc, pool.headers_of(resp))
+            raise
 
 
 async def _events(resp: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:

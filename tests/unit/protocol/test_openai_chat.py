@@ -112,3 +112,12 @@ def test_answers_are_written_in_the_openai_shape() -> None:
         "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}
     chunk = m.Chunk(id="c", created=1, model="m", choices=[], usage=m.Usage(1, 2, 3))
     assert orjson.loads(encode_chunk(chunk))["choices"] == [] and b'"system_fingerprint"' not in encode_chunk(chunk)
+
+
+@pytest.mark.parametrize("value", [b"[1]", b"\"x\"", b"{\"k\":1}"])
+def test_a_client_field_named_extra_is_an_unknown_field_like_any_other(value: bytes) -> None:
+    body = b'{"messages":[{"role":"user","content":"hi"}],"extra":' + value + b'}'
+    req = decode_chat_request(body)
+    assert orjson.loads(encode_request(req))["extra"] == orjson.loads(value)
+    assert orjson.loads(encode_request(convert.request_from_pb(convert.request_to_pb(req))))["extra"] == \
+        orjson.loads(value)

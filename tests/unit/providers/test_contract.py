@@ -19,6 +19,7 @@ from tokenyard.providers.base import UpstreamError, UpstreamTarget
 from tokenyard.providers.gemini import GeminiProvider
 from tokenyard.providers.kinds import can
 from tokenyard.providers.openai import OpenAIProvider
+from tokenyard.providers.upstream_pool import UpstreamClient
 
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, FakeServer, Fault
 
@@ -79,13 +80,15 @@ def kind(request: pytest.FixtureRequest) -> Iterator[tuple[Kind, FakeServer]]:
         yield k, server
 
 
-@pytest.fixture
-async def env(kind: tuple[Kind, FakeServer]) -> AsyncIterator[tuple[Kind, FakeServer, Any, UpstreamTarget]]:
+@pytest.fixture(params=["httpx", "pool"])
+async def env(kind: tuple[Kind, FakeServer], request: pytest.FixtureRequest
+              ) -> AsyncIterator[tuple[Kind, FakeServer, Any, UpstreamTarget]]:
+    """Every adapter over a plain httpx client and over the Router's pool (aiohttp for JSON/SSE calls)."""
     k, server = kind
     server.reset()
     spec = ProviderSpec(kind=k.name, base_url=server.url + k.base_path, api_key_env="X",
                         timeouts=Timeouts(connect=2, first_byte=1.0, total=10))
-    async with httpx.AsyncClient() as http:
+    async with (httpx.AsyncClient() if request.param == "httpx" else UpstreamClient()) as http:
         yield k, server, Typed(k.adapter(http)), UpstreamTarget(k.name, spec, "model-x", api_key=KEY)
 
 
