@@ -185,6 +185,18 @@ class Catalog:
         """The plan new accounts get."""
         return next((p for p in self.plans.values() if p.default), None)
 
+    def usable(self, spec: ModelSpec, env: Mapping[str, str] | None = None) -> bool:
+        """True when one of the model's targets can be called (its provider is local, keyless or has its key)."""
+        return any(self.providers[t.provider].configured(env) for t in spec.targets)
+
+    def default_chat_model(self, preferred: str, env: Mapping[str, str] | None = None) -> str:
+        """`preferred` when it names a usable chat model, else the first usable chat model (e.g. local/echo on a
+        machine without provider keys), else `preferred` (whose call then says which key is missing)."""
+        spec = self.resolve(preferred)
+        if spec is not None and spec.type == "chat" and self.usable(spec, env):
+            return preferred
+        return next((m.id for m in self.models.values() if m.type == "chat" and self.usable(m, env)), preferred)
+
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     """Entries of `top` replace same-id/name entries of `base`; new ones are added."""

@@ -27,7 +27,8 @@ class Up:
     """A running `tokenyard up --http-listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0` and the addresses it printed."""
 
     def __init__(self, data_dir: Path, log: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENYARD_")}
+        env = {k: v for k, v in os.environ.items()  # a newcomer's machine: no provider keys
+               if not k.startswith("TOKENYARD_") and not k.endswith("_API_KEY")}
         env.update({"TOKENYARD_ADMIN_KEY": ADMIN_KEY, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
         self.log = log
         with open(log, "wb") as out:
@@ -80,6 +81,20 @@ def test_os_chosen_grpc_port_is_the_port_the_facade_and_callers_use(up: list[Up]
         answer = rpc.InferenceServiceStub(channel).Chat(pb.ChatRequest(request=request), timeout=30,
                                                         metadata=[("authorization", f"Bearer {ADMIN_KEY}")])
     assert answer.completion.choices[0].message.content[0].text == "over gRPC"
+
+
+def test_the_chat_app_answers_without_a_model_on_a_machine_without_provider_keys(up: list[Up],
+                                                                                 tmp_path: Path) -> None:
+    gw = Up(tmp_path / "data", tmp_path / "up.log")
+    up.append(gw)
+    with httpx.Client(base_url=gw.url, timeout=30, headers={"authorization": f"Bearer {ADMIN_KEY}"}) as http:
+        with http.stream("POST", "/api/chat", json={"messages": [{"role": "user", "content": "hi there"}]}) as r:
+            r.read()
+        assert r.status_code == 200, r.text  # was 503: the default gpt-4o needs OPENAI_API_KEY
+        chat = http.get("/api/chats").json()[0]
+    assert chat["model"] == "local/echo"
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert "".join(e.get("textDelta", "") for e in events) == "hi there"
 
 
 def _mode(path: Path) -> int:

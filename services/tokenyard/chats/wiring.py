@@ -5,7 +5,7 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.catalog import Catalog
-from tokenyard.chats.service import ChatAppService
+from tokenyard.chats.service import DEFAULT_MODEL, ChatAppService
 from tokenyard.chats.servicer import ChatsServicer, registrar
 from tokenyard.chats.store import ChatStore
 from tokenyard.chats.tools import EnabledTools, Toolbox, builtin_tools, no_app_config
@@ -23,5 +23,6 @@ def build_chats(settings: Settings, catalog: Catalog, router: Router, authentica
     store = ChatStore(sessions)
     toolbox = Toolbox(builtin_tools(catalog.tools, http, offline=settings.tools_offline), store, http, EgressPolicy(settings.egress_allow),
                       enabled_tools)
-    service = ChatAppService(authenticator, store, RouterModel(router), catalog, toolbox)
+    service = ChatAppService(authenticator, store, RouterModel(router), catalog, toolbox,
+                             default_model=catalog.default_chat_model(DEFAULT_MODEL))
     return service, registrar(ChatsServicer(service))
