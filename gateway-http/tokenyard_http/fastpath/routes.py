@@ -14,10 +14,11 @@ from tokenyard.embeddings import convert as embed_convert
 from tokenyard.inference import convert
 from tokenyard.inference.v1 import inference_service_pb2 as pb
 from tokenyard.monitoring.metrics import ACTIVE_STREAMS
+from tokenyard.protocol.openai_chat import encode_chunk, encode_completion
 from tokenyard_http.errors import rpc_error
 from tokenyard_http.fastpath.decode import decode_chat, decode_embeddings
 from tokenyard_http.routes.chat import idempotency_key, response_headers
-from tokenyard_http.sse import DONE, SSE_HEADERS
+from tokenyard_http.sse import DONE, SSE_HEADERS, data_event
 
 if TYPE_CHECKING:
     from tokenyard_http.fastpath.asgi import Request
@@ -43,7 +44,7 @@ async def chat(req: Request, md: Metadata, raw: bytes, app_id: str) -> None:
         headers = response_headers(await call.initial_metadata())
     except grpc.RpcError as exc:
         return await req.error(rpc_error(exc))
-    await req.answer(200, orjson.dumps(convert.completion_to_dict(resp.completion)), extra=headers)
+    await req.answer(200, encode_completion(convert.completion_from_pb(resp.completion)), extra=headers)
 
 
 async def _stream(req: Request, sreq: pb.StreamChatRequest, md: Metadata) -> None:
@@ -68,7 +69,7 @@ async def _stream(req: Request, sreq: pb.StreamChatRequest, md: Metadata) -> Non
         try:
             while msg is not EOF:
                 await send({"type": "http.response.body", "more_body": True,
-                            "body": b"data: " + orjson.dumps(convert.chunk_to_dict(msg.chunk)) + b"\n\n"})
+                            "body": data_event(encode_chunk(convert.chunk_from_pb(msg.chunk)))})
                 msg = await call.read()
             tail = DONE
         except grpc.RpcError as exc:
