@@ -10,8 +10,8 @@ import httpx
 from tokenyard.errors import ErrorKind
 from tokenyard.providers.anthropic_stream import chunks_of
 from tokenyard.providers.anthropic_wire import from_anthropic, to_anthropic, usage_of
-from tokenyard.protocol.models import ChatRequest
-from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error
+from tokenyard.protocol.models import ChatRequest, Chunk, Completion
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error, typed
 from tokenyard.providers.transport import error_message, join_url, open_sse, post_json
 
 DEFAULT_VERSION = "2023-06-01"
@@ -46,21 +46,21 @@ class AnthropicProvider:
         base = target.spec.base_url.rstrip("/")
         return join_url(base, "messages" if base.endswith("/v1") else "v1/messages")
 
-    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
         """One Messages API call, translated both ways."""
         body = to_anthropic(openai_dict(request))
         result = await post_json(self._http, self._url(target), body, **self._call(target))
         if not isinstance(result, dict) or result.get("type") == "error":
             raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no message",
                                 retryable=True)
-        return from_anthropic(result)
+        return typed(from_anthropic(result), Completion)
 
-    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-        """Messages API events turned into OpenAI chunks as they arrive."""
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Messages API events turned into typed chunks as they arrive."""
         body = {**to_anthropic(openai_dict(request)), "stream": True}
         async with open_sse(self._http, self._url(target), body, **self._call(target)) as events:
             async for chunk in chunks_of(events, target.provider_id, self.map_error):
-                yield chunk
+                yield typed(chunk, Chunk)
 
     async def embed(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
         """Anthropic has no embeddings API."""

@@ -15,8 +15,8 @@ import orjson
 from httpx_sse import ServerSentEvent
 
 from tokenyard.errors import ErrorKind, invalid
-from tokenyard.protocol.models import ChatRequest
-from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error
+from tokenyard.protocol.models import ChatRequest, Chunk, Completion
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error, typed
 from tokenyard.providers.gemini_wire import finish_of, from_gemini, to_gemini, tool_call_of, usage_of
 from tokenyard.providers.transport import error_message, join_url, loads, open_sse, post_json
 from tokenyard.tokens import count_texts
@@ -115,7 +115,7 @@ class GeminiProvider:
         model = model.removeprefix("models/")
         return join_url(target.spec.base_url, f"{version}/models/{model}:{action}")
 
-    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
         """One generateContent call, translated both ways."""
         request = openai_dict(request)
         url = self._url(target, request["model"], "generateContent")
@@ -123,9 +123,9 @@ class GeminiProvider:
         if not isinstance(result, dict):
             raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no response",
                                 retryable=True)
-        return from_gemini(result, request["model"])
+        return typed(from_gemini(result, request["model"]), Completion)
 
-    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
         """streamGenerateContent?alt=sse, each event translated as it arrives; usage last."""
         request = openai_dict(request)
         url = self._url(target, request["model"], "streamGenerateContent") + "?alt=sse"
@@ -133,9 +133,9 @@ class GeminiProvider:
         async with open_sse(self._http, url, to_gemini(request), **self._call(target)) as events:
             async for event in events:
                 for chunk in self._translate(event, state, target.provider_id):
-                    yield chunk
+                    yield typed(chunk, Chunk)
         for chunk in state.final():
-            yield chunk
+            yield typed(chunk, Chunk)
 
     def _translate(self, event: ServerSentEvent, state: _StreamTranslator, provider: str) -> list[dict[str, Any]]:
         if not event.data.strip():
