@@ -141,10 +141,11 @@ async def workload(requests: int, streams: int, reps: int) -> dict[str, float]:
     settings = Settings()
     runtime = await Runtime.start(settings)
     try:
-        app = create_app(settings, usage_sink=runtime.parts.get("usage_sink"),
-                         local_inference=runtime.parts.get("inference_servicer"))
-        admin = await runtime.parts["authenticator"].authenticate(ADMIN_KEY)
-        _, key = await runtime.parts["auth_service"].create_key(
+        parts = runtime.parts
+        app = create_app(settings, local_inference=parts.inference_servicer)
+        assert parts.authenticator is not None and parts.auth_service is not None
+        admin = await parts.authenticator.authenticate(ADMIN_KEY)
+        _, key = await parts.auth_service.create_key(
             admin, name="guard", scopes=["ai:gateway"], rpm=100_000_000, tpm=2_000_000_000, account_id="guard")
         async with app.router.lifespan_context(app):
             out = {}
