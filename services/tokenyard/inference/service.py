@@ -23,7 +23,7 @@ from tokenyard.inference.estimate import completion_text, prompt_estimate
 from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
 from tokenyard.principal import Principal, bound_key_refused
-from tokenyard.protocol.models import ChatRequest, Chunk, Completion, StreamOptions, Usage
+from tokenyard.protocol.models import ChatRequest, Chunk, ChunkChoice, Completion, StreamOptions, Usage
 from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_texts
@@ -103,7 +103,7 @@ class Router:
         want_usage = ctx.request.include_usage
         ctx.request = msgspec.structs.replace(ctx.request, stream=True,
                                               stream_options=StreamOptions(include_usage=True))
-        produced: list[str] = []
+        produced: list[list[ChunkChoice]] = []
         got_usage = False
         try:
             async with contextlib.aclosing(self._dispatch.stream(ctx)) as chunks:
@@ -123,7 +123,7 @@ class Router:
                     elif usage is None:
                         chunk.usage = UNSET  # an explicit `"usage": null` says nothing
                     if chunk.choices:
-                        produced.append(completion_text(c.delta for c in chunk.choices))
+                        produced.append(chunk.choices)  # read only if the upstream reports no usage
                     yield chunk
         except BaseException as exc:
             ctx.status = _status_of(exc)
@@ -131,7 +131,7 @@ class Router:
             raise
         finally:
             if not got_usage and ctx.first_byte is not None:
-                await self._estimate(ctx, "".join(produced))
+                await self._estimate(ctx, completion_text(c.delta for choices in produced for c in choices))
             await self._finish(ctx)
 
     async def _estimate(self, ctx: CallContext, produced: str) -> None:
