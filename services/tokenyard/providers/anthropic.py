@@ -60,7 +60,7 @@ class AnthropicProvider:
         body = {**to_anthropic(openai_dict(request)), "stream": True}
         async with open_sse(self._http, self._url(target), body, **self._call(target)) as events:
             async for chunk in chunks_of(events, target.provider_id, self.map_error):
-                yield typed(chunk, Chunk)
+                yield chunk
 
     async def embed(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
         """Anthropic has no embeddings API."""
