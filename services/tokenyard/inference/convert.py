@@ -223,7 +223,8 @@ def completion_from_pb(c: pb.ChatCompletion) -> m.Completion:
 
 def chunk_to_pb(d: m.Chunk) -> pb.ChatCompletionChunk:
     """The Router's typed chat.completion.chunk -> proto."""
-    out = pb.ChatCompletionChunk(id=d.id, model=d.model, created=d.created, system_fingerprint=d.system_fingerprint or "")
+    out = pb.ChatCompletionChunk(id=d.id, model=d.model, created=d.created,
+                                 system_fingerprint=d.system_fingerprint or "")
     for ch in d.choices:
         delta = ch.delta
         pd = pb.Delta(role=delta.role or "")
