@@ -11,7 +11,7 @@ from tokenyard.errors import ErrorKind
 from tokenyard.providers.anthropic_stream import chunks_of
 from tokenyard.providers.anthropic_wire import from_anthropic, to_anthropic, usage_of
 from tokenyard.protocol.models import ChatRequest, Chunk, Completion
-from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error, typed
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error
 from tokenyard.providers.transport import error_message, join_url, open_sse, post_json
 
 DEFAULT_VERSION = "2023-06-01"
@@ -53,7 +53,7 @@ class AnthropicProvider:
         if not isinstance(result, dict) or result.get("type") == "error":
             raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no message",
                                 retryable=True)
-        return typed(from_anthropic(result), Completion)
+        return from_anthropic(result)
 
     async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
         """Messages API events turned into typed chunks as they arrive."""

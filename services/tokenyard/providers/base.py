@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-import msgspec
+from msgspec import UNSET
 
 from tokenyard.catalog import ProviderSpec
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.protocol.models import ChatRequest, Chunk, Completion
+from tokenyard.protocol.models import AnswerMessage, ChatRequest, Chunk, Completion, FunctionCall, ToolCall
 from tokenyard.protocol.openai_chat import request_to_dict
 
 
@@ -117,9 +117,12 @@ def with_request_id(exc: BaseException, headers: httpx.Headers) -> None:
             exc.args = (exc.message,)
 
 
-def typed(answer: dict[str, Any], kind: type[Completion] | type[Chunk]) -> Any:
-    """An answer an adapter built in OpenAI shape, as the typed core (one conversion, at the adapter's edge)."""
-    return msgspec.convert(answer, kind, strict=False)
+def answer_message(text: str, reasoning: str, calls: list[dict[str, Any]]) -> AnswerMessage:
+    """The typed assistant message of a translated answer (content null when it only calls tools)."""
+    tool_calls = [ToolCall(id=c["id"], function=FunctionCall(name=c["function"]["name"],
+                                                             arguments=c["function"]["arguments"])) for c in calls]
+    return AnswerMessage(role="assistant", content=text if text or not calls else None,
+                         tool_calls=tool_calls or UNSET, reasoning_content=reasoning or UNSET)
 
 
 def openai_dict(request: ChatRequest | dict[str, Any]) -> dict[str, Any]:

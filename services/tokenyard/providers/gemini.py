@@ -17,7 +17,7 @@ from httpx_sse import ServerSentEvent
 from tokenyard.errors import ErrorKind, invalid
 from tokenyard.protocol.models import (ChatRequest, Chunk, ChunkChoice, Completion, Delta, ToolCallDelta,
                                        ToolCallFunctionDelta, Usage)
-from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error, typed
+from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error
 from tokenyard.providers.gemini_wire import finish_of, from_gemini, to_gemini, tool_call_of, usage_of
 from tokenyard.providers.transport import error_message, join_url, loads, open_sse, post_json
 from tokenyard.tokens import count_texts
@@ -131,7 +131,7 @@ class GeminiProvider:
         if not isinstance(result, dict):
             raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no response",
                                 retryable=True)
-        return typed(from_gemini(result, request["model"]), Completion)
+        return from_gemini(result, request["model"])
 
     async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
         """streamGenerateContent?alt=sse, each event translated as it arrives; usage last."""
