@@ -7,7 +7,7 @@ Counted once per call (cached on the context) and in a worker thread when the te
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 

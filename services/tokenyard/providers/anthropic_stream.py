@@ -1,4 +1,4 @@
-"""Anthropic streaming events (message_start ... message_stop) -> OpenAI chat.completion.chunk dicts."""
+"""Anthropic streaming events (message_start ... message_stop) -> typed chat.completion.chunks."""
 from __future__ import annotations
 
 import time
