@@ -20,6 +20,7 @@ from tokenyard.errors import GatewayError
 from tokenyard.monitoring import tracing
 from tokenyard.monitoring.bound import Children
 from tokenyard.monitoring.metrics import TENANT, UPSTREAM_REQUESTS, UPSTREAM_SECONDS
+from tokenyard.protocol.models import ChatRequest, Chunk, Completion
 from tokenyard.providers.base import Provider, UpstreamTarget
 from tokenyard.providers.registry import ProviderRegistry
 
@@ -92,7 +93,7 @@ class InstrumentedProvider:
             finally:
                 _record(target.provider_id, operation, time.perf_counter() - start, exc)
 
-    async def chat(self, target: UpstreamTarget, request: Any) -> Any:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
         """A typed chat.completion."""
         return await self._timed(target, "chat", self._inner.chat(target, request))
 
@@ -100,7 +101,7 @@ class InstrumentedProvider:
         """An embeddings list dict."""
         return await self._timed(target, "embed", self._inner.embed(target, request))
 
-    async def stream(self, target: UpstreamTarget, request: Any) -> AsyncIterator[Any]:
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
         """Typed chunks; only the time spent waiting on the upstream counts (not the consumer's)."""
         waited = 0.0
         exc: BaseException | None = None
