@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from tokenyard.protocol.models import ChatRequest, Chunk, Completion, Usage
+from tokenyard.protocol.models import NO_USAGE, ChatRequest, Chunk, Completion, Usage
 from tokenyard.providers.base import Provider, UpstreamTarget
 
 MAX_CONCURRENT = 16
@@ -108,7 +108,7 @@ async def _merged_stream(adapter: Provider, target: UpstreamTarget, single: Chat
             if chunk is None:
                 open_streams -= 1
                 continue
-            if chunk.usage:
+            if chunk.usage and chunk.usage != NO_USAGE:
                 usages.append(chunk.usage)
             if not chunk.choices:
                 continue

@@ -23,7 +23,7 @@ from tokenyard.inference.estimate import completion_text, prompt_estimate
 from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
 from tokenyard.principal import Principal, bound_key_refused
-from tokenyard.protocol.models import ChatRequest, Chunk, ChunkChoice, Completion, StreamOptions, Usage
+from tokenyard.protocol.models import NO_USAGE, ChatRequest, Chunk, ChunkChoice, Completion, StreamOptions, Usage
 from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_texts
@@ -112,7 +112,7 @@ class Router:
                         ctx.first_byte = time.perf_counter()
                     chunk.model = ctx.requested_model
                     usage = chunk.usage
-                    if usage:
+                    if usage and usage != NO_USAGE:
                         got_usage = True
                         ctx.prompt_tokens = usage.prompt_tokens or 0
                         ctx.completion_tokens = usage.completion_tokens or 0
@@ -120,8 +120,8 @@ class Router:
                             continue
                         if not want_usage:
                             chunk.usage = UNSET
-                    elif usage is None:
-                        chunk.usage = UNSET  # an explicit `"usage": null` says nothing
+                    elif usage is not UNSET:
+                        chunk.usage = UNSET  # an explicit `"usage": null` or `{}` says nothing
                     if chunk.choices:
                         produced.append(chunk.choices)  # read only if the upstream reports no usage
                     yield chunk

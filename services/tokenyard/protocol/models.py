@@ -168,6 +168,10 @@ class Usage(Struct):
     total_tokens: int | None = None
 
 
+NO_USAGE = Usage()
+"""An upstream's `"usage": {}`: says nothing (compare with ==)."""
+
+
 class Choice(Struct):
     """One choice of a completion."""
 
