@@ -70,10 +70,30 @@ async def test_missing_upstream_usage_is_counted_locally_and_flagged_estimated()
 class UsageDispatcher:
     """An upstream that reports usage."""
 
-    async def chat(self, ctx: Any) -> dict[str, Any]:
+    async def chat(self, ctx: Any) -> Completion:
         ctx.target = "fake"
-        return {"choices": [{"message": {"role": "assistant", "content": "hi"}}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+        return msgspec.convert({"choices": [{"message": {"role": "assistant", "content": "hi"}}],
+                                "usage": {"prompt_tokens": 3, "completion_tokens": 1}}, Completion)
+
+
+class EmptyUsageDispatcher(NoUsageDispatcher):
+    """An upstream whose stream carries `"usage": null` on every chunk and `"usage": {}` last."""
+
+    async def stream(self, ctx: Any) -> AsyncIterator[Chunk]:
+        async for chunk in super().stream(ctx):
+            chunk.usage = None
+            yield chunk
+        yield Chunk(usage=Usage())
+
+
+async def test_empty_or_null_stream_usage_is_no_usage_the_tokens_are_counted_locally() -> None:
+    router, seen = await _router(EmptyUsageDispatcher())
+    ctx = await router.begin("secret", {"model": "openai/gpt-4o-mini", "stream": True,
+                                        "messages": [{"role": "user", "content": "say four words"}]})
+    chunks = [c async for c in router.stream(ctx)]
+    await router._sink.flush()
+    assert all(not c.usage for c in chunks)
+    assert [(e.estimated, e.prompt_tokens, e.completion_tokens) for e in seen] == [(True, 9, 4)]
 
 
 class SlowFinish:
