@@ -5,11 +5,18 @@ import itertools
 import json
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tokenyard.providers.anthropic_wire import from_anthropic, to_anthropic
+from tokenyard.providers.anthropic_wire import from_anthropic as typed_from_anthropic, to_anthropic
 
 from tests.fuzz.openai_requests import ARGS, CALL_ID, NAME, TEXT, chat_request, images, texts
+
+
+def from_anthropic(msg: Any) -> Any:
+    """The typed answer read back as the OpenAI JSON it encodes to (the wire functions return the typed core)."""
+    return msgspec.to_builtins(typed_from_anthropic(msg))
+
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,11 +6,18 @@ import itertools
 import json
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tokenyard.providers.gemini_wire import from_gemini, to_gemini
+from tokenyard.providers.gemini_wire import from_gemini as typed_from_gemini, to_gemini
 
 from tests.fuzz.openai_requests import ARGS, NAME, TEXT, chat_request, images, texts
+
+
+def from_gemini(resp: Any, model: str) -> Any:
+    """The typed answer read back as the OpenAI JSON it encodes to (the wire functions return the typed core)."""
+    return msgspec.to_builtins(typed_from_gemini(resp, model))
+
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

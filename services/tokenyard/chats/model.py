@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tokenyard.protocol.models import Chunk
+
 
 @dataclass
 class ModelStream:
-    """An admitted model call: response metadata (rate-limit state, target) and its OpenAI chunks."""
+    """An admitted model call: response metadata (rate-limit state, target) and its typed chunks."""
 
     metadata: dict[str, str]
-    chunks: AsyncIterator[dict[str, Any]]
+    chunks: AsyncIterator[Chunk]
 
 
 class ChatModel(Protocol):

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from tokenyard.protocol.models import Chunk
+
 
 @dataclass
 class ToolCallParts:
@@ -38,25 +40,25 @@ class StepAccumulator:
     calls: dict[int, ToolCallParts] = field(default_factory=dict)
     finish_reason: str = ""
 
-    def add(self, chunk: dict[str, Any]) -> str:
-        """Take one chunk; returns its text delta ('' when none)."""
+    def add(self, chunk: Chunk) -> str:
+        """Take one typed chunk; returns its text delta ('' when none)."""
         piece = ""
-        for choice in chunk.get("choices") or ():
-            if int(choice.get("index") or 0) != 0:
+        for choice in chunk.choices:
+            if choice.index != 0:
                 continue
-            delta = choice.get("delta") or {}
-            piece = delta.get("content") or ""
+            delta = choice.delta
+            piece = delta.content or ""
             if piece:
                 self.text.append(piece)
-            for tc in delta.get("tool_calls") or ():
-                parts = self.calls.setdefault(int(tc.get("index") or 0), ToolCallParts())
-                fn = tc.get("function") or {}
-                parts.id = parts.id or tc.get("id") or ""
-                parts.name = parts.name or fn.get("name") or ""
-                if fn.get("arguments"):
-                    parts.arguments.append(fn["arguments"])
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
+            for tc in delta.tool_calls or ():
+                parts = self.calls.setdefault(tc.index, ToolCallParts())
+                fn = tc.function
+                parts.id = parts.id or tc.id or ""
+                parts.name = parts.name or fn.name or ""
+                if fn.arguments:
+                    parts.arguments.append(fn.arguments)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
         return piece
 
     def tool_calls(self) -> list[ToolCallParts]:

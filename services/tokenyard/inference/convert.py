@@ -1,15 +1,15 @@
 """tokenyard.inference.v1 protos <-> the typed core (tokenyard.protocol), used by the facade and the Router alike.
 
 Opaque JSON (tool schemas, response_format, tool_choice, audio/file parts, unknown fields) crosses as raw bytes;
-the Router checks each once (valid JSON, not nested too deep) and keeps it raw. The Router's results are still
-OpenAI-format dicts (`completion_to_pb`, `chunk_to_pb`) until the adapters speak the typed core.
+the Router checks each once (valid JSON, not nested too deep) and keeps it raw. The Router's results are typed
+too (`Completion`, `Chunk`): `completion_to_pb` / `chunk_to_pb` map them to the protos, field by field.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from msgspec import UNSET, Raw
+from msgspec import UNSET, Raw, UnsetType
 
 from tokenyard.common.v1 import common_pb2
 from tokenyard.errors import invalid
@@ -167,13 +167,12 @@ def request_to_dict(r: pb.ChatCompletionRequest) -> dict[str, Any]:
     return typed_to_dict(request_from_pb(r))
 
 
-def usage_to_pb(u: dict[str, Any] | None) -> common_pb2.Usage | None:
-    """OpenAI usage dict (the Router's result) -> proto."""
+def usage_to_pb(u: m.Usage | None | UnsetType) -> common_pb2.Usage | None:
+    """Typed usage (the Router's result) -> proto."""
     if not u:
         return None
-    p, c = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
-    return common_pb2.Usage(prompt_tokens=p, completion_tokens=c, total_tokens=int(u.get("total_tokens") or p + c),
-                            estimated=bool(u.get("estimated")))
+    p, c = u.prompt_tokens or 0, u.completion_tokens or 0
+    return common_pb2.Usage(prompt_tokens=p, completion_tokens=c, total_tokens=u.total_tokens or p + c)
 
 
 def usage_from_pb(u: common_pb2.Usage) -> m.Usage:
@@ -181,34 +180,34 @@ def usage_from_pb(u: common_pb2.Usage) -> m.Usage:
     return m.Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens, total_tokens=u.total_tokens)
 
 
-def _dict_message_to_pb(d: dict[str, Any]) -> pb.ChatMessage:
-    """An upstream's answer message (dict) -> proto; its content is not checked, only carried."""
-    out = pb.ChatMessage(role=d.get("role") or "", name=d.get("name") or "", tool_call_id=d.get("tool_call_id") or "",
-                         reasoning=d.get("reasoning_content") or d.get("reasoning") or "")
-    content = d.get("content")
+def _answer_message_to_pb(d: m.Message) -> pb.ChatMessage:
+    """An upstream's answer message -> proto; its content is not checked, only carried."""
+    reasoning = d.reasoning_content or getattr(d, "reasoning", None) or ""
+    out = pb.ChatMessage(role=d.role or "", name=d.name or "", tool_call_id=d.tool_call_id or "",
+                         reasoning=reasoning)
+    content = d.content
     if content is None:
         out.content_is_null = True
     elif isinstance(content, str):
         out.content_is_text = True
         out.content.append(pb.ContentPart(text=content))
     else:
-        out.content.extend(pb.ContentPart(text=p.get("text") or "") if p.get("type") == "text"
-                           else pb.ContentPart(other_json=_ENCODER.encode(p)) for p in content if isinstance(p, dict))
-    for call in d.get("tool_calls") or ():
-        fn = call.get("function") or {}
-        out.tool_calls.append(pb.ToolCall(id=call.get("id") or "", type=call.get("type") or "function",
-                                          name=fn.get("name") or "", arguments=fn.get("arguments") or ""))
+        out.content.extend(pb.ContentPart(text=p.text) if isinstance(p, m.TextPart)
+                           else pb.ContentPart(other_json=_ENCODER.encode(p)) for p in content)
+    for call in d.tool_calls or ():
+        fn = call.function
+        out.tool_calls.append(pb.ToolCall(id=call.id or "", type=call.type or "function", name=fn.name or "",
+                                          arguments=fn.arguments or ""))
     return out
 
 
-def completion_to_pb(d: dict[str, Any]) -> pb.ChatCompletion:
-    """The Router's chat.completion dict -> proto."""
-    out = pb.ChatCompletion(id=d.get("id") or "", model=d.get("model") or "", created=int(d.get("created") or 0),
-                            system_fingerprint=d.get("system_fingerprint") or "")
-    for ch in d.get("choices") or ():
-        out.choices.append(pb.Choice(index=int(ch.get("index") or 0), message=_dict_message_to_pb(ch.get("message") or {}),
-                                     finish_reason=ch.get("finish_reason") or ""))
-    usage = usage_to_pb(d.get("usage"))
+def completion_to_pb(d: m.Completion) -> pb.ChatCompletion:
+    """The Router's typed chat.completion -> proto."""
+    out = pb.ChatCompletion(id=d.id, model=d.model, created=d.created, system_fingerprint=d.system_fingerprint or "")
+    for ch in d.choices:
+        out.choices.append(pb.Choice(index=ch.index, message=_answer_message_to_pb(ch.message),
+                                     finish_reason=ch.finish_reason or ""))
+    usage = usage_to_pb(d.usage)
     if usage is not None:
         out.usage.CopyFrom(usage)
     return out
@@ -222,26 +221,24 @@ def completion_from_pb(c: pb.ChatCompletion) -> m.Completion:
         system_fingerprint=c.system_fingerprint or UNSET)
 
 
-def chunk_to_pb(d: dict[str, Any]) -> pb.ChatCompletionChunk:
-    """The Router's chat.completion.chunk dict -> proto."""
-    out = pb.ChatCompletionChunk(id=d.get("id") or "", model=d.get("model") or "", created=int(d.get("created") or 0),
-                                 system_fingerprint=d.get("system_fingerprint") or "")
-    for ch in d.get("choices") or ():
-        delta = ch.get("delta") or {}
-        pd = pb.Delta(role=delta.get("role") or "")
-        if delta.get("content") is not None:
-            pd.content = delta["content"]
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+def chunk_to_pb(d: m.Chunk) -> pb.ChatCompletionChunk:
+    """The Router's typed chat.completion.chunk -> proto."""
+    out = pb.ChatCompletionChunk(id=d.id, model=d.model, created=d.created,
+                                 system_fingerprint=d.system_fingerprint or "")
+    for ch in d.choices:
+        delta = ch.delta
+        pd = pb.Delta(role=delta.role or "")
+        if isinstance(delta.content, str):
+            pd.content = delta.content
+        reasoning = delta.reasoning_content or delta.reasoning
         if reasoning:
             pd.reasoning = reasoning
-        for tc in delta.get("tool_calls") or ():
-            fn = tc.get("function") or {}
-            pd.tool_calls.append(pb.ToolCallDelta(index=int(tc.get("index") or 0), id=tc.get("id") or "",
-                                                  type=tc.get("type") or "", name=fn.get("name") or "",
-                                                  arguments=fn.get("arguments") or ""))
-        out.choices.append(pb.ChunkChoice(index=int(ch.get("index") or 0), delta=pd,
-                                          finish_reason=ch.get("finish_reason") or ""))
-    usage = usage_to_pb(d.get("usage"))
+        for tc in delta.tool_calls or ():
+            fn = tc.function
+            pd.tool_calls.append(pb.ToolCallDelta(index=tc.index, id=tc.id or "", type=tc.type or "",
+                                                  name=fn.name or "", arguments=fn.arguments or ""))
+        out.choices.append(pb.ChunkChoice(index=ch.index, delta=pd, finish_reason=ch.finish_reason or ""))
+    usage = usage_to_pb(d.usage)
     if usage is not None:
         out.usage.CopyFrom(usage)
     return out

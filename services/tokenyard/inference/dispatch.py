@@ -18,7 +18,7 @@ from tokenyard.inference.context import CallContext
 from tokenyard.inference.retry import RetryPolicy
 from tokenyard.monitoring.metrics import record_fallback, record_retry
 from tokenyard.providers.base import Provider, UpstreamError, UpstreamTarget, log_detail, redact
-from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.models import ChatRequest, Chunk, Completion
 from tokenyard.providers.registry import ProviderRegistry
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ def _with_model(request: ChatRequest | dict[str, Any], model: str) -> ChatReques
 class _Opened:
     """A stream whose first chunk has arrived."""
 
-    chunks: AsyncIterator[dict[str, Any]]
-    first: dict[str, Any]
+    chunks: AsyncIterator[Chunk]
+    first: Chunk
     deadline: float
     secret: str = ""  # the target's API key, scrubbed from mid-stream errors
 
@@ -177,9 +177,9 @@ class Dispatcher:
             ctx.model = c.model  # priced as the model that answered
 
     # ----- public API -------------------------------------------------------------------------
-    async def chat(self, ctx: CallContext) -> dict[str, Any]:
-        """One completion dict."""
-        async def call(c: _Call) -> dict[str, Any]:
+    async def chat(self, ctx: CallContext) -> Completion:
+        """One typed completion."""
+        async def call(c: _Call) -> Completion:
             async with asyncio.timeout(c.upstream.spec.timeouts.total):
                 return await fanout.chat(c.adapter, c.upstream, c.request)  # `n` choices, natively or fanned out
         return await self._run(ctx, call)
@@ -191,8 +191,8 @@ class Dispatcher:
                 return await c.adapter.embed(c.upstream, c.request)
         return await self._run(ctx, call)
 
-    async def stream(self, ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
-        """Chunk dicts; the target is chosen (with retries and fallbacks) by the time the first one arrives."""
+    async def stream(self, ctx: CallContext) -> AsyncIterator[Chunk]:
+        """Typed chunks; the target is chosen (with retries and fallbacks) by the time the first one arrives."""
         opened: _Opened = await self._run(ctx, _open_stream)
         provider = ctx.target
         try:

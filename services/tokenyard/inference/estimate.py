@@ -7,7 +7,7 @@ Counted once per call (cached on the context) and in a worker thread when the te
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,13 +122,16 @@ async def prompt_estimate(ctx: CallContext) -> PromptEstimate:
     return ctx.prompt_estimate
 
 
-def completion_text(choices: Sequence[dict[str, Any]], key: str = "message") -> str:
-    """Everything the choices produced (content, refusals and tool-call arguments), for a local count."""
+def completion_text(messages: Iterable[m.Message | m.Delta]) -> str:
+    """Everything the answer messages (or stream deltas) produced: content, refusals and tool-call names and
+    arguments, for a local count."""
     out: list[str] = []
-    for choice in choices:
-        msg = choice.get(key) or {}
-        out.append(str(msg.get("content") or "") + str(msg.get("refusal") or ""))
-        for call in msg.get("tool_calls") or ():
-            fn = call.get("function") or {}
-            out.append(str(fn.get("name") or "") + str(fn.get("arguments") or ""))
+    for msg in messages:
+        content = msg.content
+        if isinstance(content, list):
+            content = "".join(p.text for p in content if isinstance(p, m.TextPart))
+        out.append((content or "") + (getattr(msg, "refusal", None) or ""))
+        for call in msg.tool_calls or ():
+            fn = call.function
+            out.append((fn.name or "") + (fn.arguments or ""))
     return "".join(out)

@@ -15,12 +15,11 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.models import NO_USAGE, ChatRequest, Chunk, Completion, Usage
 from tokenyard.providers.base import Provider, UpstreamTarget
 
 MAX_CONCURRENT = 16
 """Single calls in flight at once for one request (n may be up to 128)."""
-_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 def choices_wanted(adapter: Provider, request: ChatRequest) -> int:
@@ -35,13 +34,13 @@ def _single(request: ChatRequest) -> ChatRequest:
     return msgspec.structs.replace(request, n=UNSET)
 
 
-def _sum_usage(usages: list[Any]) -> dict[str, int] | None:
+def _sum_usage(usages: list[Any]) -> Usage | None:
     """Summed token counts, or None when any call did not report them (the Router then estimates)."""
-    if not usages or any(not isinstance(u, dict) or u.get("prompt_tokens") is None for u in usages):
+    if not usages or any(not isinstance(u, Usage) or u.prompt_tokens is None for u in usages):
         return None
-    out = {k: sum(int(u.get(k) or 0) for u in usages) for k in _USAGE_KEYS[:2]}
-    out["total_tokens"] = out["prompt_tokens"] + out["completion_tokens"]
-    return out
+    prompt = sum(u.prompt_tokens or 0 for u in usages)
+    completion = sum(u.completion_tokens or 0 for u in usages)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
 
 async def _gather(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
@@ -61,26 +60,20 @@ async def _gather(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def chat(adapter: Provider, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
+async def chat(adapter: Provider, target: UpstreamTarget, request: ChatRequest) -> Completion:
     """One chat.completion with `n` choices."""
     n = choices_wanted(adapter, request)
     if n == 1:
         return await adapter.chat(target, request)
     single = _single(request)
     results = await _gather([lambda: adapter.chat(target, single) for _ in range(n)])
-    merged = dict(results[0])
-    merged["choices"] = [{**choice, "index": i} for i, r in enumerate(results)
-                         for choice in (r.get("choices") or ())[:1]]
-    usage = _sum_usage([r.get("usage") for r in results])
-    if usage is None:
-        merged.pop("usage", None)
-    else:
-        merged["usage"] = usage
-    return merged
+    choices = [msgspec.structs.replace(choice, index=i) for i, r in enumerate(results) for choice in r.choices[:1]]
+    usage = _sum_usage([r.usage for r in results])
+    return msgspec.structs.replace(results[0], choices=choices, usage=UNSET if usage is None else usage)
 
 
-def stream(adapter: Provider, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-    """chat.completion.chunk dicts for `n` choices (the adapter's own stream when it takes `n` itself)."""
+def stream(adapter: Provider, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
+    """Typed chunks for `n` choices (the adapter's own stream when it takes `n` itself)."""
     n = choices_wanted(adapter, request)
     if n == 1:
         return adapter.stream(target, request)
@@ -88,8 +81,8 @@ def stream(adapter: Provider, target: UpstreamTarget, request: ChatRequest) -> A
 
 
 async def _merged_stream(adapter: Provider, target: UpstreamTarget, single: ChatRequest, n: int
-                         ) -> AsyncIterator[dict[str, Any]]:
-    queue: asyncio.Queue[tuple[int, dict[str, Any] | None, BaseException | None]] = asyncio.Queue(maxsize=4 * n)
+                         ) -> AsyncIterator[Chunk]:
+    queue: asyncio.Queue[tuple[int, Chunk | None, BaseException | None]] = asyncio.Queue(maxsize=4 * n)
     gate = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def pump(i: int) -> None:
@@ -104,7 +97,7 @@ async def _merged_stream(adapter: Provider, target: UpstreamTarget, single: Chat
             await queue.put((i, None, exc))
 
     tasks = [asyncio.create_task(pump(i)) for i in range(n)]
-    head: dict[str, Any] = {}
+    head: Chunk | None = None
     usages: list[Any] = []
     try:
         open_streams = n
@@ -115,17 +108,17 @@ async def _merged_stream(adapter: Provider, target: UpstreamTarget, single: Chat
             if chunk is None:
                 open_streams -= 1
                 continue
-            if chunk.get("usage"):
-                usages.append(chunk["usage"])
-            choices = chunk.get("choices") or ()
-            if not choices:
+            if chunk.usage and chunk.usage != NO_USAGE:
+                usages.append(chunk.usage)
+            if not chunk.choices:
                 continue
-            head = head or {k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk}
-            out = {k: v for k, v in chunk.items() if k != "usage"}
-            yield {**out, **head, "choices": [{**c, "index": i} for c in choices]}
+            head = head or chunk
+            yield msgspec.structs.replace(chunk, id=head.id, created=head.created, model=head.model, usage=UNSET,
+                                          choices=[msgspec.structs.replace(c, index=i) for c in chunk.choices])
         usage = _sum_usage(usages) if len(usages) == n else None
         if usage is not None:
-            yield {**head, "choices": [], "usage": usage}
+            head = head or Chunk()
+            yield Chunk(id=head.id, created=head.created, model=head.model, choices=[], usage=usage)
     finally:
         for t in tasks:
             t.cancel()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+from msgspec import UNSET
 
 from tokenyard.catalog import Catalog
 from tokenyard.clients.auth_cache import Authenticator
@@ -22,7 +23,7 @@ from tokenyard.inference.estimate import completion_text, prompt_estimate
 from tokenyard.inference.policies import RequestPolicy
 from tokenyard.inference.validate import validate_chat
 from tokenyard.principal import Principal, bound_key_refused
-from tokenyard.protocol.models import ChatRequest, StreamOptions
+from tokenyard.protocol.models import NO_USAGE, ChatRequest, Chunk, ChunkChoice, Completion, StreamOptions, Usage
 from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.storage.types import utcnow
 from tokenyard.tokens import count_texts
@@ -74,20 +75,20 @@ class Router:
             await policy.admit(ctx)
         return ctx
 
-    async def chat(self, ctx: CallContext) -> dict[str, Any]:
-        """One completion; metered whatever happens."""
+    async def chat(self, ctx: CallContext) -> Completion:
+        """One completion (named the model the client asked for, with the usage it is billed); metered whatever
+        happens."""
         try:
             result = await self._dispatch.chat(ctx)
-            usage = result.get("usage") or {}
-            if usage.get("prompt_tokens") is None:
-                await self._estimate(ctx, completion_text(result.get("choices") or ()))
+            usage = result.usage
+            if not usage or usage.prompt_tokens is None:
+                await self._estimate(ctx, completion_text(c.message for c in result.choices))
             else:
-                ctx.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-                ctx.completion_tokens = int(usage.get("completion_tokens") or 0)
-            result["model"] = ctx.requested_model
-            result["usage"] = {"prompt_tokens": ctx.prompt_tokens, "completion_tokens": ctx.completion_tokens,
-                               "total_tokens": ctx.prompt_tokens + ctx.completion_tokens}
-            return result
+                ctx.prompt_tokens = usage.prompt_tokens
+                ctx.completion_tokens = usage.completion_tokens or 0
+            return msgspec.structs.replace(result, model=ctx.requested_model, usage=Usage(
+                prompt_tokens=ctx.prompt_tokens, completion_tokens=ctx.completion_tokens,
+                total_tokens=ctx.prompt_tokens + ctx.completion_tokens))
         except BaseException as exc:
             ctx.status = _status_of(exc)
             _carry_rate_limit_headers(ctx, exc)
@@ -95,35 +96,34 @@ class Router:
         finally:
             await self._finish(ctx)
 
-    async def stream(self, ctx: CallContext) -> AsyncIterator[dict[str, Any]]:
-        """Chunks as they arrive; the usage chunk is forwarded only when the client asked for it."""
+    async def stream(self, ctx: CallContext) -> AsyncIterator[Chunk]:
+        """Typed chunks as they arrive, named the model the client asked for; the usage chunk is forwarded only
+        when the client asked for it (and a chunk's usage is dropped otherwise)."""
         assert isinstance(ctx.request, ChatRequest)
         want_usage = ctx.request.include_usage
         ctx.request = msgspec.structs.replace(ctx.request, stream=True,
                                               stream_options=StreamOptions(include_usage=True))
-        produced: list[str] = []
+        produced: list[list[ChunkChoice]] = []
         got_usage = False
         try:
             async with contextlib.aclosing(self._dispatch.stream(ctx)) as chunks:
                 async for chunk in chunks:
                     if ctx.first_byte is None:
                         ctx.first_byte = time.perf_counter()
-                    chunk["model"] = ctx.requested_model
-                    usage = chunk.get("usage")
-                    if usage:
+                    chunk.model = ctx.requested_model
+                    usage = chunk.usage
+                    if usage and usage != NO_USAGE:
                         got_usage = True
-                        ctx.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-                        ctx.completion_tokens = int(usage.get("completion_tokens") or 0)
-                        if not chunk.get("choices") and not want_usage:
+                        ctx.prompt_tokens = usage.prompt_tokens or 0
+                        ctx.completion_tokens = usage.completion_tokens or 0
+                        if not chunk.choices and not want_usage:
                             continue
                         if not want_usage:
-                            chunk = {k: v for k, v in chunk.items() if k != "usage"}
-                    for choice in chunk.get("choices") or ():
-                        delta = choice.get("delta") or {}
-                        produced.append((delta.get("content") or "") + (delta.get("refusal") or ""))
-                        for call in delta.get("tool_calls") or ():
-                            fn = call.get("function") or {}
-                            produced.append((fn.get("name") or "") + (fn.get("arguments") or ""))
+                            chunk.usage = UNSET
+                    elif usage is not UNSET:
+                        chunk.usage = UNSET  # an explicit `"usage": null` or `{}` says nothing
+                    if chunk.choices:
+                        produced.append(chunk.choices)  # read only if the upstream reports no usage
                     yield chunk
         except BaseException as exc:
             ctx.status = _status_of(exc)
@@ -131,7 +131,7 @@ class Router:
             raise
         finally:
             if not got_usage and ctx.first_byte is not None:
-                await self._estimate(ctx, "".join(produced))
+                await self._estimate(ctx, completion_text(c.delta for choices in produced for c in choices))
             await self._finish(ctx)
 
     async def _estimate(self, ctx: CallContext, produced: str) -> None:

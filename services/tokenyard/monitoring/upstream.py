@@ -20,6 +20,7 @@ from tokenyard.errors import GatewayError
 from tokenyard.monitoring import tracing
 from tokenyard.monitoring.bound import Children
 from tokenyard.monitoring.metrics import TENANT, UPSTREAM_REQUESTS, UPSTREAM_SECONDS
+from tokenyard.protocol.models import ChatRequest, Chunk, Completion
 from tokenyard.providers.base import Provider, UpstreamTarget
 from tokenyard.providers.registry import ProviderRegistry
 
@@ -80,8 +81,7 @@ class InstrumentedProvider:
         self._inner = inner
         self.kind = inner.kind
 
-    async def _timed(self, target: UpstreamTarget, operation: str, call: Awaitable[dict[str, Any]]
-                     ) -> dict[str, Any]:
+    async def _timed(self, target: UpstreamTarget, operation: str, call: Awaitable[Any]) -> Any:
         start = time.perf_counter()
         exc: BaseException | None = None
         with _span(target, operation):
@@ -93,16 +93,16 @@ class InstrumentedProvider:
             finally:
                 _record(target.provider_id, operation, time.perf_counter() - start, exc)
 
-    async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
-        """A chat.completion dict."""
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
+        """A typed chat.completion."""
         return await self._timed(target, "chat", self._inner.chat(target, request))
 
     async def embed(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
         """An embeddings list dict."""
         return await self._timed(target, "embed", self._inner.embed(target, request))
 
-    async def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Chunks; only the time spent waiting on the upstream counts (not the consumer's)."""
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Typed chunks; only the time spent waiting on the upstream counts (not the consumer's)."""
         waited = 0.0
         exc: BaseException | None = None
         chunks = self._inner.stream(target, request).__aiter__()

@@ -12,7 +12,7 @@ Fields whose absence matters default to `UNSET` and are left out when encoded; `
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
@@ -96,6 +96,13 @@ class Message(Struct):
     """Reasoning text some models return (also read from `reasoning`)."""
 
 
+class AnswerMessage(Message):
+    """An upstream's answer message: also reads reasoning text sent as `reasoning` (never written out)."""
+
+    reasoning: str | None | UnsetType = UNSET
+    refusal: str | None | UnsetType = UNSET
+
+
 class FunctionDef(Struct):
     """A function the model may call; `parameters` is its JSON schema, as sent."""
 
@@ -154,73 +161,80 @@ class ChatRequest(Struct):
 
 
 class Usage(Struct):
-    """Token usage of a call."""
+    """Token usage of a call. An upstream may leave a count out (None): the Router then estimates."""
 
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+NO_USAGE = Usage()
+"""An upstream's `"usage": {}`: says nothing (compare with ==)."""
 
 
 class Choice(Struct):
     """One choice of a completion."""
 
-    index: int
-    message: Message
-    logprobs: None = None
+    index: int = 0
+    message: AnswerMessage = msgspec.field(default_factory=lambda: AnswerMessage(role="assistant"))
+    logprobs: Any = None
     finish_reason: str | None = None
 
 
 class Completion(Struct, tag="chat.completion", tag_field="object"):
-    """An OpenAI-format chat.completion."""
+    """An OpenAI-format chat.completion (also what an OpenAI-compatible upstream's answer is decoded into)."""
 
-    id: str
-    created: int
-    model: str
-    choices: list[Choice]
-    usage: Usage | UnsetType = UNSET
+    id: str = ""
+    created: int = 0
+    model: str = ""
+    choices: list[Choice] = msgspec.field(default_factory=list)
+    usage: Usage | None | UnsetType = UNSET
     system_fingerprint: str | UnsetType = UNSET
 
 
 class ToolCallFunctionDelta(Struct):
     """The function part of a streamed tool-call piece."""
 
-    name: str | UnsetType = UNSET
-    arguments: str = ""
+    name: str | None | UnsetType = UNSET
+    arguments: str | None = ""
 
 
 class ToolCallDelta(Struct):
     """A piece of a tool call in a delta (`id`, `type` and the name come on its first piece)."""
 
-    index: int
-    function: ToolCallFunctionDelta
-    id: str | UnsetType = UNSET
-    type: str | UnsetType = UNSET
+    index: int = 0
+    function: ToolCallFunctionDelta = msgspec.field(default_factory=ToolCallFunctionDelta)
+    id: str | None | UnsetType = UNSET
+    type: str | None | UnsetType = UNSET
 
 
 class Delta(Struct):
     """Incremental message content."""
 
-    role: str | UnsetType = UNSET
+    role: str | None | UnsetType = UNSET
     content: str | None | UnsetType = UNSET
-    reasoning_content: str | UnsetType = UNSET
-    tool_calls: list[ToolCallDelta] | UnsetType = UNSET
+    reasoning_content: str | None | UnsetType = UNSET
+    tool_calls: list[ToolCallDelta] | None | UnsetType = UNSET
+    reasoning: str | None | UnsetType = UNSET
+    """Reasoning text under the name some upstreams use (read like `reasoning_content`, never written out)."""
+    refusal: str | None | UnsetType = UNSET
 
 
 class ChunkChoice(Struct):
     """One choice of a chunk."""
 
-    index: int
-    delta: Delta
-    logprobs: None = None
+    index: int = 0
+    delta: Delta = msgspec.field(default_factory=Delta)
+    logprobs: Any = None
     finish_reason: str | None = None
 
 
 class Chunk(Struct, tag="chat.completion.chunk", tag_field="object"):
     """An OpenAI-format chat.completion.chunk (no choices on the usage chunk)."""
 
-    id: str
-    created: int
-    model: str
-    choices: list[ChunkChoice]
-    usage: Usage | UnsetType = UNSET
+    id: str = ""
+    created: int = 0
+    model: str = ""
+    choices: list[ChunkChoice] = msgspec.field(default_factory=list)
+    usage: Usage | None | UnsetType = UNSET
     system_fingerprint: str | UnsetType = UNSET

@@ -10,7 +10,7 @@ import httpx
 from tokenyard.errors import ErrorKind
 from tokenyard.providers.anthropic_stream import chunks_of
 from tokenyard.providers.anthropic_wire import from_anthropic, to_anthropic, usage_of
-from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.models import ChatRequest, Chunk, Completion
 from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error
 from tokenyard.providers.transport import error_message, join_url, open_sse, post_json
 
@@ -46,7 +46,7 @@ class AnthropicProvider:
         base = target.spec.base_url.rstrip("/")
         return join_url(base, "messages" if base.endswith("/v1") else "v1/messages")
 
-    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
         """One Messages API call, translated both ways."""
         body = to_anthropic(openai_dict(request))
         result = await post_json(self._http, self._url(target), body, **self._call(target))
@@ -55,8 +55,8 @@ class AnthropicProvider:
                                 retryable=True)
         return from_anthropic(result)
 
-    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-        """Messages API events turned into OpenAI chunks as they arrive."""
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Messages API events turned into typed chunks as they arrive."""
         body = {**to_anthropic(openai_dict(request)), "stream": True}
         async with open_sse(self._http, self._url(target), body, **self._call(target)) as events:
             async for chunk in chunks_of(events, target.provider_id, self.map_error):

@@ -8,6 +8,8 @@ import orjson
 
 from tokenyard.errors import invalid
 from tokenyard.payload import check_depth
+from tokenyard.protocol.models import Choice, Completion, Usage
+from tokenyard.providers.base import answer_message
 from tokenyard.providers.media import media_of
 
 DEFAULT_MAX_TOKENS = 4096
@@ -195,19 +197,13 @@ def tool_call_of(block: dict[str, Any]) -> dict[str, Any]:
             "function": {"name": block.get("name") or "", "arguments": args}}
 
 
-def from_anthropic(msg: dict[str, Any]) -> dict[str, Any]:
-    """A Messages API response -> chat.completion."""
+def from_anthropic(msg: dict[str, Any]) -> Completion:
+    """A Messages API response -> a typed chat.completion."""
     blocks = msg.get("content") or []
     text = "".join(b.get("text") or "" for b in blocks if b.get("type") == "text")
     reasoning = "".join(b.get("thinking") or "" for b in blocks if b.get("type") == "thinking")
     calls = [tool_call_of(b) for b in blocks if b.get("type") == "tool_use"]
-    message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
-    if calls:
-        message["tool_calls"] = calls
-    if reasoning:
-        message["reasoning_content"] = reasoning
-    return {"id": msg.get("id") or "", "object": "chat.completion", "created": int(time.time()),
-            "model": msg.get("model") or "",
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": STOP_REASONS.get(msg.get("stop_reason") or "", "stop")}],
-            "usage": usage_of(msg.get("usage") or {})}
+    return Completion(id=msg.get("id") or "", created=int(time.time()), model=msg.get("model") or "",
+                      choices=[Choice(index=0, message=answer_message(text, reasoning, calls),
+                                      finish_reason=STOP_REASONS.get(msg.get("stop_reason") or "", "stop"))],
+                      usage=Usage(**usage_of(msg.get("usage") or {})))

@@ -1,6 +1,7 @@
 """The one small Protocol every provider adapter implements, and the errors adapters raise.
 
-Adapters only translate between the typed core (answers: OpenAI-format dicts) and their provider's wire format. Routing,
+Adapters only translate between the typed core (`ChatRequest` in, `Completion` / `Chunk` out) and their provider's
+wire format. Routing,
 retries, fallbacks and circuit breaking live in the Router and are the same for every provider.
 """
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+from msgspec import UNSET
 
 from tokenyard.catalog import ProviderSpec
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.models import AnswerMessage, ChatRequest, Chunk, Completion, FunctionCall, ToolCall
 from tokenyard.protocol.openai_chat import request_to_dict
 
 
@@ -115,6 +117,14 @@ def with_request_id(exc: BaseException, headers: httpx.Headers) -> None:
             exc.args = (exc.message,)
 
 
+def answer_message(text: str, reasoning: str, calls: list[dict[str, Any]]) -> AnswerMessage:
+    """The typed assistant message of a translated answer (content null when it only calls tools)."""
+    tool_calls = [ToolCall(id=c["id"], function=FunctionCall(name=c["function"]["name"],
+                                                             arguments=c["function"]["arguments"])) for c in calls]
+    return AnswerMessage(role="assistant", content=text if text or not calls else None,
+                         tool_calls=tool_calls or UNSET, reasoning_content=reasoning or UNSET)
+
+
 def openai_dict(request: ChatRequest | dict[str, Any]) -> dict[str, Any]:
     """The request as an OpenAI-format dict, for an adapter that translates it to another wire: its raw JSON
     parts (tool schemas, response_format, ...) are parsed here, once, in that adapter's call."""
@@ -123,17 +133,18 @@ def openai_dict(request: ChatRequest | dict[str, Any]) -> dict[str, Any]:
 
 class Provider(Protocol):
     """One provider kind. Chat requests are the typed core (`ChatRequest`, `model` already the upstream model
-    name); results are OpenAI-format dicts. Streams yield chat.completion.chunk dicts and end with a chunk
-    carrying `usage` whenever the upstream reports it. Embeddings requests are OpenAI dicts."""
+    name); results are the typed core: a `Completion`, or a stream of `Chunk`s ending with a chunk carrying
+    `usage` whenever the upstream reports it. Embeddings stay OpenAI-format dicts, in and out (the gateway only
+    passes vectors on)."""
 
     kind: str
 
-    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
-        """A chat.completion dict."""
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
+        """A typed chat.completion."""
         ...
 
-    def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-        """chat.completion.chunk dicts as they arrive."""
+    def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Typed chat.completion.chunks as they arrive."""
         ...
 
     async def embed(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:

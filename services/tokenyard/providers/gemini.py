@@ -15,7 +15,8 @@ import orjson
 from httpx_sse import ServerSentEvent
 
 from tokenyard.errors import ErrorKind, invalid
-from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.models import (ChatRequest, Chunk, ChunkChoice, Completion, Delta, ToolCallDelta,
+                                       ToolCallFunctionDelta, Usage)
 from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict, status_error
 from tokenyard.providers.gemini_wire import finish_of, from_gemini, to_gemini, tool_call_of, usage_of
 from tokenyard.providers.transport import error_message, join_url, loads, open_sse, post_json
@@ -37,50 +38,57 @@ def map_gemini_error(status: int, body: bytes, headers: httpx.Headers) -> Upstre
 
 
 class _StreamTranslator:
-    """Each streamed GenerateContentResponse -> OpenAI chunks; the last usageMetadata seen is the usage."""
+    """Each streamed GenerateContentResponse -> typed chunks; the last usageMetadata seen is the usage."""
 
     def __init__(self, model: str) -> None:
-        self.base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
-                     "created": int(time.time()), "model": model}
+        self.id, self.created, self.model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model
         self.started: set[int] = set()
         self.calls: dict[int, int] = {}
         self.usage: dict[str, Any] | None = None
 
-    def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**self.base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+    def _chunk(self, index: int, delta: Delta, finish: str | None = None) -> Chunk:
+        return Chunk(id=self.id, created=self.created, model=self.model,
+                     choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)])
 
-    def _candidate(self, i: int, cand: dict[str, Any]) -> list[dict[str, Any]]:
+    def _candidate(self, i: int, cand: dict[str, Any]) -> list[Chunk]:
         index = int(cand.get("index") or i)
         out = []
         if index not in self.started:
             self.started.add(index)
-            out.append(self._chunk(index, {"role": "assistant", "content": ""}))
+            out.append(self._chunk(index, Delta(role="assistant", content="")))
         for part in (cand.get("content") or {}).get("parts") or ():
             if "functionCall" in part:
                 n = self.calls[index] = self.calls.get(index, -1) + 1
-                out.append(self._chunk(index, {"tool_calls": [{"index": n, **tool_call_of(part)}]}))
+                call = tool_call_of(part)
+                out.append(self._chunk(index, Delta(tool_calls=[ToolCallDelta(
+                    index=n, id=call["id"], type="function", function=ToolCallFunctionDelta(
+                        name=call["function"]["name"], arguments=call["function"]["arguments"]))])))
             elif part.get("text"):
-                key = "reasoning_content" if part.get("thought") else "content"
-                out.append(self._chunk(index, {key: part["text"]}))
+                text = part["text"]
+                delta = Delta(reasoning_content=text) if part.get("thought") else Delta(content=text)
+                out.append(self._chunk(index, delta))
         finish = finish_of(cand.get("finishReason"), index in self.calls)
         if finish:
-            out.append(self._chunk(index, {}, finish))
+            out.append(self._chunk(index, Delta(), finish))
         return out
 
-    def handle(self, resp: dict[str, Any]) -> list[dict[str, Any]]:
+    def handle(self, resp: dict[str, Any]) -> list[Chunk]:
         if resp.get("responseId"):
-            self.base["id"] = f"chatcmpl-{resp['responseId']}"
+            self.id = f"chatcmpl-{resp['responseId']}"
         if resp.get("usageMetadata"):
             self.usage = resp["usageMetadata"]
         out = []
         for i, cand in enumerate(resp.get("candidates") or ()):
             out += self._candidate(i, cand)
         if not resp.get("candidates") and (resp.get("promptFeedback") or {}).get("blockReason"):
-            out += [self._chunk(0, {"role": "assistant", "content": ""}, "content_filter")]
+            out += [self._chunk(0, Delta(role="assistant", content=""), "content_filter")]
         return out
 
-    def final(self) -> list[dict[str, Any]]:
-        return [{**self.base, "choices": [], "usage": usage_of(self.usage)}] if self.usage else []
+    def final(self) -> list[Chunk]:
+        if not self.usage:
+            return []
+        usage = Usage(**usage_of(self.usage))
+        return [Chunk(id=self.id, created=self.created, model=self.model, choices=[], usage=usage)]
 
 
 def _embedding_texts(request: dict[str, Any]) -> list[str]:
@@ -115,7 +123,7 @@ class GeminiProvider:
         model = model.removeprefix("models/")
         return join_url(target.spec.base_url, f"{version}/models/{model}:{action}")
 
-    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
         """One generateContent call, translated both ways."""
         request = openai_dict(request)
         url = self._url(target, request["model"], "generateContent")
@@ -125,7 +133,7 @@ class GeminiProvider:
                                 retryable=True)
         return from_gemini(result, request["model"])
 
-    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
         """streamGenerateContent?alt=sse, each event translated as it arrives; usage last."""
         request = openai_dict(request)
         url = self._url(target, request["model"], "streamGenerateContent") + "?alt=sse"
@@ -137,7 +145,7 @@ class GeminiProvider:
         for chunk in state.final():
             yield chunk
 
-    def _translate(self, event: ServerSentEvent, state: _StreamTranslator, provider: str) -> list[dict[str, Any]]:
+    def _translate(self, event: ServerSentEvent, state: _StreamTranslator, provider: str) -> list[Chunk]:
         if not event.data.strip():
             return []
         resp = loads(event.data, provider)

@@ -9,6 +9,8 @@ import orjson
 
 from tokenyard.errors import GatewayError, invalid
 from tokenyard.payload import loads
+from tokenyard.protocol.models import AnswerMessage, Choice, Completion, Usage
+from tokenyard.providers.base import answer_message
 from tokenyard.providers.media import media_of
 
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
@@ -194,27 +196,21 @@ def tool_call_of(part: dict[str, Any]) -> dict[str, Any]:
             "function": {"name": fc.get("name") or "", "arguments": orjson.dumps(fc.get("args") or {}).decode()}}
 
 
-def _choice(i: int, cand: dict[str, Any]) -> dict[str, Any]:
+def _choice(i: int, cand: dict[str, Any]) -> Choice:
     parts = (cand.get("content") or {}).get("parts") or []
     text = "".join(p.get("text") or "" for p in parts if "text" in p and not p.get("thought"))
     reasoning = "".join(p.get("text") or "" for p in parts if "text" in p and p.get("thought"))
     calls = [tool_call_of(p) for p in parts if "functionCall" in p]
-    message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
-    if calls:
-        message["tool_calls"] = calls
-    if reasoning:
-        message["reasoning_content"] = reasoning
-    return {"index": int(cand.get("index") or i), "message": message, "logprobs": None,
-            "finish_reason": finish_of(cand.get("finishReason") or "STOP", bool(calls))}
+    return Choice(index=int(cand.get("index") or i), message=answer_message(text, reasoning, calls),
+                  finish_reason=finish_of(cand.get("finishReason") or "STOP", bool(calls)))
 
 
-def from_gemini(resp: dict[str, Any], model: str) -> dict[str, Any]:
-    """A GenerateContentResponse -> chat.completion (a blocked prompt is an empty content_filter answer)."""
+def from_gemini(resp: dict[str, Any], model: str) -> Completion:
+    """A GenerateContentResponse -> a typed chat.completion (a blocked prompt is an empty content_filter answer)."""
     candidates = resp.get("candidates") or []
     choices = [_choice(i, c) for i, c in enumerate(candidates)]
     if not choices:
-        choices = [{"index": 0, "message": {"role": "assistant", "content": ""}, "logprobs": None,
-                    "finish_reason": "content_filter"}]
-    return {"id": f"chatcmpl-{resp.get('responseId') or uuid.uuid4().hex}", "object": "chat.completion",
-            "created": int(time.time()), "model": resp.get("modelVersion") or model, "choices": choices,
-            "usage": usage_of(resp.get("usageMetadata") or {})}
+        choices = [Choice(index=0, message=AnswerMessage(role="assistant", content=""), finish_reason="content_filter")]
+    return Completion(id=f"chatcmpl-{resp.get('responseId') or uuid.uuid4().hex}", created=int(time.time()),
+                      model=resp.get("modelVersion") or model, choices=choices,
+                      usage=Usage(**usage_of(resp.get("usageMetadata") or {})))

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tokenyard.errors import ErrorKind
-from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.models import AnswerMessage, ChatRequest, Choice, Chunk, ChunkChoice, Completion, Delta, Usage
 from tokenyard.providers.base import UpstreamError, UpstreamTarget, openai_dict
 from tokenyard.tokens import (OFFLOAD_CHARS, count_messages, count_text, decode_prefix, encode_text,
                               message_text, off_loop)
@@ -64,27 +64,30 @@ class LocalProvider:
         size = sum(len(message_text(m)) for m in request.get("messages") or ())
         return self._reply(request) if size <= OFFLOAD_CHARS else await off_loop(self._reply, request)
 
-    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
         """One completion."""
         request = openai_dict(request)
         text, finish, usage = await self._answer_of(request)
-        return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-                "model": request.get("model"), "usage": usage,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": finish}]}
+        return Completion(id=f"chatcmpl-{uuid.uuid4().hex}", created=int(time.time()), model=request.get("model") or "",
+                          usage=Usage(**usage), choices=[Choice(index=0, message=AnswerMessage(
+                              role="assistant", content=text), finish_reason=finish)])
 
-    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
         """A word per chunk, then a finish chunk and a usage chunk."""
         request = openai_dict(request)
         text, finish, usage = await self._answer_of(request)
-        base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": request.get("model")}
-        yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+        cid, created, model = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), request.get("model") or ""
+
+        def chunk(delta: Delta, finish_reason: str | None = None) -> Chunk:
+            return Chunk(id=cid, created=created, model=model,
+                         choices=[ChunkChoice(index=0, delta=delta, finish_reason=finish_reason)])
+
+        yield chunk(Delta(role="assistant", content=""))
         for word in _WORDS.findall(text):
             await asyncio.sleep(0)
-            yield {**base, "choices": [{"index": 0, "delta": {"content": word}}]}
-        yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
-        yield {**base, "choices": [], "usage": usage}
+            yield chunk(Delta(content=word))
+        yield chunk(Delta(), finish)
+        yield Chunk(id=cid, created=created, model=model, choices=[], usage=Usage(**usage))
 
     async def embed(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
         """Local embeddings are served by the Embeddings service's own model runner."""

@@ -11,7 +11,7 @@ import orjson
 from msgspec import UNSET
 
 from tokenyard.errors import ErrorKind
-from tokenyard.protocol.models import ChatRequest
+from tokenyard.protocol.models import ChatRequest, Chunk, Completion
 from tokenyard.protocol.openai_chat import encode_request
 from tokenyard.providers.base import UpstreamError, UpstreamTarget, status_error
 from tokenyard.providers.transport import bearer, error_message, join_url, loads, open_sse, post_json
@@ -19,6 +19,41 @@ from tokenyard.providers.transport import bearer, error_message, join_url, loads
 _CONTEXT = re.compile(r"context[_ ]length|maximum context|context window|too many tokens|prompt is too long", re.IGNORECASE)
 _STREAM_KEYS = ("stream", "stream_options")
 _STREAMED = {"stream": True, "stream_options": {"include_usage": True}}
+_COMPLETION = msgspec.json.Decoder(Completion, strict=False)
+_CHUNK = msgspec.json.Decoder(Chunk, strict=False)
+
+
+def decode_completion(raw: bytes | str, provider: str) -> Completion:
+    """An upstream's chat.completion body, parsed once straight into the typed core."""
+    try:
+        result = _COMPLETION.decode(raw)
+    except msgspec.ValidationError:
+        raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {provider} sent no choices", retryable=True) from None
+    except msgspec.DecodeError:
+        loads(raw, provider)  # raises the malformed-JSON error
+        raise
+    if not result.choices and b'"choices"' not in (raw if isinstance(raw, bytes) else raw.encode()):
+        raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {provider} sent no choices", retryable=True)
+    return result
+
+
+def decode_chunk(data: str, provider: str) -> Chunk | None:
+    """One SSE data line as a typed chunk (None for a line that is not a chunk object); an in-stream error
+    object is raised as the UpstreamError it stands for."""
+    if '"error"' in data:  # rare: look at it as plain JSON first
+        doc = loads(data, provider)
+        if isinstance(doc, dict) and doc.get("error"):
+            raise map_openai_error(_in_stream_status(doc["error"]), orjson.dumps(doc), httpx.Headers())
+    try:
+        return _CHUNK.decode(data)
+    except msgspec.ValidationError:
+        if not isinstance(loads(data, provider), dict):
+            return None
+        raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {provider} sent a malformed chunk",
+                            retryable=True) from None
+    except msgspec.DecodeError:
+        loads(data, provider)
+        raise
 
 
 def is_context_error(message: str, err: dict[str, Any]) -> bool:
@@ -49,23 +84,21 @@ class OpenAIProvider:
         return {"headers": self._headers(target), "spec": target.spec, "provider": target.provider_id,
                 "on_error": self.map_error}
 
-    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> dict[str, Any]:
-        """One chat.completion, as the upstream sent it. The request is written out as the client sent it: raw
-        JSON parts (tool schemas, unknown fields, ...) byte for byte, never parsed."""
+    async def chat(self, target: UpstreamTarget, request: ChatRequest) -> Completion:
+        """One chat.completion, decoded from the upstream's body in one pass. The request is written out as the
+        client sent it: raw JSON parts (tool schemas, unknown fields, ...) byte for byte, never parsed."""
         body: dict[str, Any] | bytes
         if isinstance(request, dict):
             body = {k: v for k, v in request.items() if k not in _STREAM_KEYS}
         else:
             body = encode_request(msgspec.structs.replace(request, stream=UNSET, stream_options=UNSET))
         url = join_url(target.spec.base_url, "chat/completions")
-        result = await post_json(self._http, url, body, **self._call(target))
-        if not isinstance(result, dict) or not isinstance(result.get("choices"), list):
-            raise UpstreamError(ErrorKind.PROVIDER_ERROR, f"upstream {target.provider_id} sent no choices",
-                                retryable=True)
+        result: Completion = await post_json(self._http, url, body, **self._call(target), decode=decode_completion)
         return result
 
-    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-        """The upstream's chunks, one by one, usage included (stream_options.include_usage is always asked)."""
+    async def stream(self, target: UpstreamTarget, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """The upstream's chunks, one by one, each decoded once into a typed chunk, usage included
+        (stream_options.include_usage is always asked)."""
         body: dict[str, Any] | bytes
         if isinstance(request, dict):
             body = {**request, **_STREAMED}
@@ -79,14 +112,13 @@ class OpenAIProvider:
                     continue
                 if data == "[DONE]":
                     return
-                chunk = loads(data, target.provider_id)
-                if isinstance(chunk, dict) and chunk.get("error"):
-                    raise self.map_error(_in_stream_status(chunk["error"]), orjson.dumps(chunk), httpx.Headers())
-                if isinstance(chunk, dict):
+                chunk = decode_chunk(data, target.provider_id)
+                if chunk is not None:
                     yield chunk
 
     async def embed(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
-        """POST /embeddings, answered as is."""
+        """POST /embeddings, answered as is (embeddings stay OpenAI-format dicts: the gateway only passes them
+        on)."""
         url = join_url(target.spec.base_url, "embeddings")
         result = await post_json(self._http, url, request, **self._call(target))
         if not isinstance(result, dict) or not isinstance(result.get("data"), list):

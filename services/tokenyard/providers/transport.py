@@ -68,16 +68,18 @@ def _json(body: dict[str, Any] | bytes) -> bytes:
 
 
 async def post_json(http: httpx.AsyncClient, url: str, body: dict[str, Any] | bytes, *, headers: dict[str, str],
-                    spec: ProviderSpec, provider: str, on_error: ErrorMapper) -> Any:
-    """POST JSON (a dict, or bytes already encoded) and return the parsed JSON answer; HTTP errors go through
-    the adapter's `map_error`."""
+                    spec: ProviderSpec, provider: str, on_error: ErrorMapper,
+                    decode: Callable[[bytes, str], Any] = loads) -> Any:
+    """POST JSON (a dict, or bytes already encoded) and return the answer parsed by `decode` (plain JSON by
+    default; an adapter may decode straight into the typed core); HTTP errors go through the adapter's
+    `map_error`."""
     if isinstance(http, pool.UpstreamClient):
         async with pool.respond(http, url, _json(body), {**headers, "content-type": "application/json"},
                                 spec, provider) as resp:
             raw = await pool.read(resp, provider)
             if resp.status >= 400:
                 raise on_error(resp.status, raw, pool.headers_of(resp))
-            return loads(raw, provider)
+            return decode(raw, provider)
     try:
         resp = await http.post(url, content=_json(body), headers={**headers, "content-type":
                                "application/json"}, timeout=timeout_of(spec))
@@ -85,7 +87,7 @@ async def post_json(http: httpx.AsyncClient, url: str, body: dict[str, Any] | by
         raise transport_error(exc, provider) from None
     if resp.status_code >= 400:
         raise on_error(resp.status_code, resp.content, resp.headers)
-    return loads(resp.content, provider)
+    return decode(resp.content, provider)
 
 
 @contextlib.asynccontextmanager

@@ -1,15 +1,17 @@
 """Reassembling streamed steps (fragmented tool-call arguments) and the chat API's error details."""
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from tokenyard.chats.steps import StepAccumulator
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.protocol.models import Chunk, Usage
 from tokenyard_http.chat_errors import chat_body, parse_duration, reset_ms
 
 
-def _chunk(delta: dict, finish: str | None = None) -> dict:
-    return {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+def _chunk(delta: dict, finish: str | None = None) -> Chunk:
+    return msgspec.convert({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}, Chunk)
 
 
 def test_tool_call_arguments_streamed_in_pieces_are_reassembled() -> None:
@@ -22,7 +24,7 @@ def test_tool_call_arguments_streamed_in_pieces_are_reassembled() -> None:
                                                                                "arguments": '{"loc'}}]}),
               _chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'ssion": "1+1"}'}}]}),
               _chunk({"tool_calls": [{"index": 1, "function": {"arguments": 'ation": "Oslo"}'}}]}),
-              _chunk({}, "tool_calls"), {"choices": [], "usage": {"prompt_tokens": 3}}]
+              _chunk({}, "tool_calls"), Chunk(usage=Usage(prompt_tokens=3))]
     texts = [acc.add(c) for c in pieces]
     assert "".join(texts) == "Let me check." and acc.finish_reason == "tool_calls"
     calls = acc.tool_calls()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from tokenyard.catalog import load_catalog
@@ -19,6 +20,7 @@ from tokenyard.chats.turn import TurnLimits
 from tokenyard.egress import EgressPolicy
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.principal import Principal, PrincipalKind
+from tokenyard.protocol.models import Chunk
 from tokenyard.storage.db import create_engine, migrate, sessionmaker
 
 Script = list[dict[str, Any]] | GatewayError
@@ -52,11 +54,11 @@ class ScriptedModel:
             raise script
         return ModelStream({"x-ratelimit-remaining-requests": "41"}, self._chunks(script))
 
-    async def _chunks(self, chunks: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async def _chunks(self, chunks: list[dict[str, Any]]) -> AsyncIterator[Chunk]:
         for i, chunk in enumerate(chunks):
             if self.hang_after is not None and i == self.hang_after:
                 await asyncio.sleep(3600)
-            yield chunk
+            yield msgspec.convert(chunk, Chunk)  # the Router's chunks are typed
 
 
 class Auth:

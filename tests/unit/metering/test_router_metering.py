@@ -5,12 +5,15 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import msgspec
+
 from tokenyard.catalog import load_catalog
 from tokenyard.clients.auth_cache import CachedAuthenticator
 from tokenyard.clients.usage_sink import UsageSink
 from tokenyard.common.usage import UsageEvent
 from tokenyard.inference.service import Router
 from tokenyard.principal import Principal, PrincipalKind
+from tokenyard.protocol.models import Chunk, Completion, Usage
 
 PRICE = {"input_per_mtok_usd": "0.15", "output_per_mtok_usd": "0.6"}
 
@@ -18,14 +21,15 @@ PRICE = {"input_per_mtok_usd": "0.15", "output_per_mtok_usd": "0.6"}
 class NoUsageDispatcher:
     """An upstream that reports no usage (like some streams)."""
 
-    async def chat(self, ctx: Any) -> dict[str, Any]:
+    async def chat(self, ctx: Any) -> Completion:
         ctx.target = "fake"
-        return {"choices": [{"message": {"role": "assistant", "content": "four words right here"}}]}
+        return msgspec.convert({"choices": [{"message": {"role": "assistant", "content": "four words right here"}}]},
+                               Completion)
 
-    async def stream(self, ctx: Any) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, ctx: Any) -> AsyncIterator[Chunk]:
         ctx.target = "fake"
         for word in ("four ", "words ", "right ", "here"):
-            yield {"choices": [{"index": 0, "delta": {"content": word}}]}
+            yield msgspec.convert({"choices": [{"index": 0, "delta": {"content": word}}]}, Chunk)
 
 
 async def _router(dispatcher: Any = None, policies: Sequence[Any] = ()) -> tuple[Router, list[UsageEvent]]:
@@ -60,16 +64,36 @@ async def test_missing_upstream_usage_is_counted_locally_and_flagged_estimated()
         assert e.estimated and e.prompt_tokens == 3 + 3 + 3 and e.completion_tokens == 4
         assert e.cost_nanos == 9 * 150 + 4 * 600  # exact: $0.15 and $0.60 per million tokens
         assert e.key_id == "key_1" and e.target == "fake"
-    assert result["usage"] == {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+    assert result.usage == Usage(prompt_tokens=9, completion_tokens=4, total_tokens=13)
 
 
 class UsageDispatcher:
     """An upstream that reports usage."""
 
-    async def chat(self, ctx: Any) -> dict[str, Any]:
+    async def chat(self, ctx: Any) -> Completion:
         ctx.target = "fake"
-        return {"choices": [{"message": {"role": "assistant", "content": "hi"}}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+        return msgspec.convert({"choices": [{"message": {"role": "assistant", "content": "hi"}}],
+                                "usage": {"prompt_tokens": 3, "completion_tokens": 1}}, Completion)
+
+
+class EmptyUsageDispatcher(NoUsageDispatcher):
+    """An upstream whose stream carries `"usage": null` on every chunk and `"usage": {}` last."""
+
+    async def stream(self, ctx: Any) -> AsyncIterator[Chunk]:
+        async for chunk in super().stream(ctx):
+            chunk.usage = None
+            yield chunk
+        yield Chunk(usage=Usage())
+
+
+async def test_empty_or_null_stream_usage_is_no_usage_the_tokens_are_counted_locally() -> None:
+    router, seen = await _router(EmptyUsageDispatcher())
+    ctx = await router.begin("secret", {"model": "openai/gpt-4o-mini", "stream": True,
+                                        "messages": [{"role": "user", "content": "say four words"}]})
+    chunks = [c async for c in router.stream(ctx)]
+    await router._sink.flush()
+    assert all(not c.usage for c in chunks)
+    assert [(e.estimated, e.prompt_tokens, e.completion_tokens) for e in seen] == [(True, 9, 4)]
 
 
 class SlowFinish:

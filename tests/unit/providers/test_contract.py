@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import json
 import time
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
+from tokenyard.protocol.models import Chunk, Completion
 from tokenyard.protocol.openai_chat import chat_request_from_dict
 from tokenyard.catalog import ProviderSpec, Timeouts
 from tokenyard.errors import ErrorKind, GatewayError
@@ -94,7 +97,8 @@ async def env(kind: tuple[Kind, FakeServer], request: pytest.FixtureRequest
 
 class Typed:
     """The adapter as the Dispatcher calls it: chat requests are the typed core (written here as OpenAI dicts,
-    decoded with the facade's own decoder first)."""
+    decoded with the facade's own decoder first), and so are its answers (checked here to be a `Completion` /
+    `Chunk`s, then read back as the OpenAI JSON they encode to)."""
 
     def __init__(self, adapter: Any) -> None:
         self._adapter = adapter
@@ -103,10 +107,15 @@ class Typed:
         return getattr(self._adapter, name)
 
     async def chat(self, target: UpstreamTarget, request: dict[str, Any]) -> dict[str, Any]:
-        return await self._adapter.chat(target, chat_request_from_dict(request))
+        result = await self._adapter.chat(target, chat_request_from_dict(request))
+        assert isinstance(result, Completion)
+        return msgspec.json.decode(msgspec.json.encode(result))
 
-    def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        return self._adapter.stream(target, chat_request_from_dict(request))
+    async def stream(self, target: UpstreamTarget, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        async with contextlib.aclosing(self._adapter.stream(target, chat_request_from_dict(request))) as chunks:
+            async for chunk in chunks:
+                assert isinstance(chunk, Chunk)
+                yield msgspec.json.decode(msgspec.json.encode(chunk))
 
 
 def chat(text: str = "hello there", **extra: Any) -> dict[str, Any]:

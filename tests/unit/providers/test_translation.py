@@ -1,16 +1,30 @@
 """Translation details of each adapter's wire format (pure functions, no network)."""
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import msgspec
 import orjson
 import pytest
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.providers.anthropic import map_anthropic_error
-from tokenyard.providers.anthropic_wire import from_anthropic, to_anthropic
+from tokenyard.providers.anthropic_wire import from_anthropic as typed_from_anthropic, to_anthropic
 from tokenyard.providers.gemini import map_gemini_error
-from tokenyard.providers.gemini_wire import from_gemini, to_gemini
+from tokenyard.providers.gemini_wire import from_gemini as typed_from_gemini, to_gemini
 from tokenyard.providers.media import media_of
 from tokenyard.providers.openai import map_openai_error
+
+
+def from_anthropic(msg: Any) -> Any:
+    """The typed answer read back as the OpenAI JSON it encodes to (the wire functions return the typed core)."""
+    return msgspec.to_builtins(typed_from_anthropic(msg))
+
+
+def from_gemini(resp: Any, model: str) -> Any:
+    """The typed answer read back as the OpenAI JSON it encodes to (the wire functions return the typed core)."""
+    return msgspec.to_builtins(typed_from_gemini(resp, model))
+
 
 TOOLS = [{"type": "function", "function": {"name": "calc", "parameters": {"type": "object"}}}]
 CALL = {"id": "call_1", "type": "function", "function": {"name": "calc", "arguments": '{"a": 1}'}}
