@@ -4,8 +4,11 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from tests.e2e.metering_helpers import database_url, query
 from tests.fakes import FakeOpenAI
@@ -14,6 +17,24 @@ from tests.harness.gateway import Gateway
 FAKE_KEY = "sk-fake-reserve"
 ALLOWANCE_USD = Decimal("0.01")
 NANOS = 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenAI]:
+    """The fake OpenAI upstream of a test module (import this fixture with `gw`)."""
+    with FakeOpenAI(require_api_key=FAKE_KEY) as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def gw(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[Gateway]:
+    """A gateway on `fake` with the priced models and the one-cent default plan, for one test module."""
+    gateway = Gateway(workdir=tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]),
+                      config=config(fake), env=env())
+    try:
+        yield gateway.start()
+    finally:
+        gateway.stop()
 
 
 def config(fake: FakeOpenAI) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import httpx
@@ -14,26 +14,12 @@ import pytest
 
 from tests.e2e.metering_helpers import create_key, wait_until
 from tests.e2e.reserve_helpers import ALLOWANCE_USD, NANOS, balance, config, env, image_part, png, top_up
+from tests.e2e.reserve_helpers import fake, gw  # noqa: F401 (module fixtures)
 from tests.e2e.reserve_helpers import usage_cost_nanos
 from tests.fakes import FakeOpenAI
 from tests.harness.gateway import Gateway
 
 ASK = [{"role": "user", "content": "write a short poem"}]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(require_api_key="sk-fake-reserve") as server:
-        yield server  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[Gateway]:
-    gateway = Gateway(workdir=tmp_path_factory.mktemp("reserve"), config=config(fake), env=env())
-    try:
-        yield gateway.start()
-    finally:
-        gateway.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -4,32 +4,16 @@ whose account pays for a priced model, so every consumer of the estimate runs.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.e2e.metering_helpers import create_key
-from tests.e2e.reserve_helpers import config, env, top_up
+from tests.e2e.reserve_helpers import fake, gw, top_up  # noqa: F401 (module fixtures)
 from tests.fakes import FakeOpenAI
 from tests.harness.gateway import Gateway
 
 PROMPT = "tokenize-me-once " * 600  # 10,200 characters: far more than everything else a request counts
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(require_api_key="sk-fake-reserve") as server:
-        yield server  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[Gateway]:
-    gateway = Gateway(workdir=tmp_path_factory.mktemp("tokenize-once"), config=config(fake), env=env())
-    try:
-        yield gateway.start()
-    finally:
-        gateway.stop()
 
 
 def _tokenized(gw: Gateway) -> float:
