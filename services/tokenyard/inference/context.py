@@ -37,6 +37,10 @@ class CallContext:
     """The typed request of a chat; an embeddings request is still a dict."""
     app_id: str = ""
     kind: str = "chat"
+    """The model type the call needs (chat, embedding): what policies and dispatch go by."""
+    route: str = ""
+    """The wire route the call came by when it is not `kind` itself (`responses`, `messages`): the usage
+    record's kind and the metrics' route label."""
     client_request_id: str = ""
     """The caller's correlation id (its `X-Request-Id`): logged and stored on the usage record, nothing more."""
     model: ModelSpec | None = None
@@ -81,6 +85,11 @@ class CallContext:
             self.request[name] = value
         else:
             setattr(self.request, name, value)
+
+    @property
+    def usage_kind(self) -> str:
+        """The usage record's kind and the metrics' route: the wire route, else the model kind."""
+        return self.route or self.kind
 
     @property
     def account_id(self) -> str:

@@ -19,7 +19,7 @@ COST_USD, APP_REQUESTS, APP_COST_USD = Children(m.COST_USD), Children(m.APP_REQU
 
 def route_of(ctx: CallContext) -> str:
     """The `route` label: the call kind, with `_stream` for streamed calls."""
-    return f"{ctx.kind}_stream" if ctx.param("stream") else ctx.kind
+    return f"{ctx.usage_kind}_stream" if ctx.param("stream") else ctx.usage_kind
 
 
 class MetricsPolicy:
@@ -72,4 +72,4 @@ class MetricsPolicy:
                  "ttft_ms": round(ctx.ttft_ms(), 2)}
         if self._log_prompts:
             extra["messages"] = msgspec.json.encode(ctx.param("messages") or []).decode()
-        log.info("%s request finished", ctx.kind, extra=extra)
+        log.info("%s request finished", ctx.usage_kind, extra=extra)

@@ -46,16 +46,17 @@ class Router:
         return await self._auth.authenticate(credential, inference=True)
 
     async def begin(self, credential: str, request: ChatRequest | dict[str, Any], *, app_id: str = "",
-                    client_request_id: str = "", kind: str = "chat") -> CallContext:
+                    client_request_id: str = "", kind: str = "chat", route: str = "") -> CallContext:
         """Authenticate and admit a call; returns its context (raises GatewayError when refused).
 
         The call's (and its usage record's) id is always generated here; `client_request_id`, the caller's
-        `X-Request-Id`, is only a correlation id (ignored unless 1-128 printable ASCII characters)."""
+        `X-Request-Id`, is only a correlation id (ignored unless 1-128 printable ASCII characters). `route` names
+        the wire format a chat came by (`responses`, `messages`) for its usage record and metrics."""
         principal = await self._auth.authenticate(credential, inference=True)
         if kind == "chat" and isinstance(request, dict):  # built in code (tests, tools): checked like a body
             request = chat_request_from_dict(request)
         ctx = CallContext(request_id=new_request_id(), principal=principal, request=request, app_id=app_id,
-                          kind=kind, client_request_id=correlation_id(client_request_id))
+                          kind=kind, route=route, client_request_id=correlation_id(client_request_id))
         for policy in self._policies:
             await policy.prepare(ctx)
         if principal.bound and ctx.explicit_target is None:  # fail closed: only to its own deployment
@@ -160,7 +161,7 @@ class Router:
         # Durable before the caller is answered: the spool has the event on disk when this returns.
         await self._sink.submit(UsageEvent(
             request_id=ctx.request_id, time=utcnow(), account_id=ctx.account_id, model=ctx.requested_model,
-            app_id=ctx.app_id, key_id=ctx.principal.key_id, target=ctx.target, kind=ctx.kind,
+            app_id=ctx.app_id, key_id=ctx.principal.key_id, target=ctx.target, kind=ctx.usage_kind,
             prompt_tokens=ctx.prompt_tokens, completion_tokens=ctx.completion_tokens,
             estimated=ctx.usage_estimated, cost_micros=usd_to_micros(cost_usd), cost_nanos=usd_to_nanos(cost_usd),
             latency_ms=ctx.elapsed_ms(), ttft_ms=ctx.ttft_ms(), status=ctx.status,
