@@ -144,3 +144,33 @@ def test_opt_in_is_off_by_default_and_cannot_be_combined_with_require_gateway_ke
         assert r.status_code == 400 and r.json()["error"]["param"] == "allowUnauthenticatedPassthrough"
         assert http.put(f"/v1/{app}/ai/config", json={"requireGatewayKey": True}).status_code == 200
     assert call(env, "pt-flags", app).status_code == 401
+
+
+def test_keyed_passthrough_is_held_by_the_key_rate_limit(env: Env) -> None:
+    app, _ = account_app(env, "pt-keyrpm")
+    _, limited_key = create_key(env.gw, "pt-keyrpm", scopes=("ai:gateway",), rpm=2)
+    fake = env.fakes["openai"]
+    for _ in range(2):
+        fake.script_reply("ok", usage={"prompt_tokens": 1, "completion_tokens": 1})
+        assert call(env, "pt-keyrpm", app, limited_key).status_code == 200
+    r = call(env, "pt-keyrpm", app, limited_key)
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["type"] == "rate_limit_error" and int(r.headers["retry-after"]) >= 1
+    assert r.headers["x-ratelimit-limit-requests"] == "2"
+    assert len(fake.requests) == 2, "the refused call was not forwarded"
+
+
+def test_keyed_passthrough_is_held_by_the_app_rate_limits_requests_and_tokens(env: Env) -> None:
+    app, key = account_app(env, "pt-apprpm", rateLimits={"rpm": 3})
+    fake = env.fakes["openai"]
+    for _ in range(3):
+        fake.script_reply("ok", usage={"prompt_tokens": 1, "completion_tokens": 1})
+        assert call(env, "pt-apprpm", app, key).status_code == 200
+    assert call(env, "pt-apprpm", app, key).status_code == 429
+    app, key = account_app(env, "pt-apptpm", rateLimits={"tpm": 20})
+    fake.script_reply("big", usage={"prompt_tokens": 15, "completion_tokens": 10})
+    assert call(env, "pt-apptpm", app, key).status_code == 200
+    settle_usage(env, app, 1)
+    r = call(env, "pt-apptpm", app, key)
+    assert r.status_code == 429, "the metered tokens of the first call count against the app's tpm"
+    assert len(fake.requests) == 3 + 1, "the refused calls were not forwarded"

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from tokenyard.clients.config_cache import AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
-from tokenyard.clients.metering import Limit, RateLimiter, duration
+from tokenyard.clients.metering import Limit, RateLimiter
 from tokenyard.principal import Principal
 
+ADMISSION_TOKENS = 1
+"""Tokens a passthrough call is counted for at admission (its body is not parsed): enough that a spent token
+budget refuses it; the metered rest is added once the answer is read."""
 GATEWAY_HEADER = "tokenyard-authorization"
 """The HTTP header carrying the tokenyard key on passthrough routes (the provider key keeps its own header)."""
 
@@ -28,15 +31,19 @@ class Access:
     limiter: RateLimiter | None
     unauthenticated_rpm: int = 60
 
-    async def authorize(self, token: str, account_id: str, gateway_id: str) -> tuple[AppSnapshot, Principal | None]:
-        """The gateway and the caller's principal (None for an unauthenticated call the app allows).
+    async def authorize(self, token: str, account_id: str, gateway_id: str
+                        ) -> tuple[AppSnapshot, Principal | None, list[Limit]]:
+        """The gateway, the caller's principal (None for an unauthenticated call the app allows) and the rate
+        limits the call was counted against (its tokens are added once metered).
 
         401 without a key unless the app opted in (an unknown gateway is also a 401 then, so a stranger learns
         nothing about which gateways exist); 404 for a key's unknown gateway; 403 for a key of another account,
-        a deployment key or one without ai:gateway; 429 over the unauthenticated rate limit."""
+        a deployment key or one without ai:gateway; 429 over the key's or the app's rate limits (a keyed call),
+        or over the unauthenticated rate limit."""
         if token:
             snap = await self.gateway(account_id, gateway_id)
-            return snap, await self._key_of(snap, token)
+            principal = await self._key_of(snap, token)
+            return snap, principal, await self._limit_keyed(snap, principal)
         try:
             snap = await self.gateway(account_id, gateway_id)
         except GatewayError as err:
@@ -45,8 +52,7 @@ class Access:
             raise
         if not snap.config.allow_unauthenticated_passthrough or snap.config.require_gateway_key:
             raise _needs_key()
-        await self._limit(snap)
-        return snap, None
+        return snap, None, await self._limit(snap)
 
     async def _key_of(self, snap: AppSnapshot, token: str) -> Principal:
         """The app's own key, or a key of its owner (the operator's admin key too), with the ai:gateway scope."""
@@ -56,22 +62,33 @@ class Access:
             raise GatewayError(ErrorKind.PERMISSION_DENIED, "This tokenyard key may not use this gateway")
         return p
 
-    async def _limit(self, snap: AppSnapshot) -> None:
+    async def _limit(self, snap: AppSnapshot) -> list[Limit]:
         """The app's rateLimits (shared with its Router calls), else `unauthenticated_rpm` in a scope of its own."""
         cfg = snap.config
         if cfg.rpm or cfg.tpm:
-            scope, rpm, tpm = f"app:{snap.app.id}", cfg.rpm, cfg.tpm
+            limit = Limit(f"app:{snap.app.id}", cfg.rpm, cfg.tpm)
         else:
-            scope, rpm, tpm = f"passthrough:{snap.app.id}", self.unauthenticated_rpm, 0
+            limit = Limit(f"passthrough:{snap.app.id}", self.unauthenticated_rpm, 0)
         if self.limiter is None:
             raise GatewayError(ErrorKind.UNAVAILABLE, "Unauthenticated passthrough needs the rate limiter")
-        d = await self.limiter.acquire([Limit(scope, rpm, tpm)], 0)
+        return await self._acquire([limit])
+
+    async def _limit_keyed(self, snap: AppSnapshot, principal: Principal) -> list[Limit]:
+        """A keyed call counts against its key's rpm/tpm and its app's rateLimits, the same scopes its Router
+        calls use (so passthrough is no way around them)."""
+        limits = []
+        if (principal.rpm or principal.tpm) and principal.key_id:
+            limits.append(Limit(f"key:{principal.key_id}", principal.rpm, principal.tpm))
+        if snap.config.rpm or snap.config.tpm:
+            limits.append(Limit(f"app:{snap.app.id}", snap.config.rpm, snap.config.tpm))
+        if not limits or self.limiter is None:
+            return []
+        return await self._acquire(limits)
+
+    async def _acquire(self, limits: list[Limit]) -> list[Limit]:
+        assert self.limiter is not None
+        d = await self.limiter.acquire(limits, ADMISSION_TOKENS)
         if d.allowed:
-            return
-        metadata = {}
-        if rpm:
-            metadata = {"x-ratelimit-limit-requests": str(rpm), "x-ratelimit-remaining-requests":
-                        str(d.remaining_requests),
-                        "x-ratelimit-reset-requests": duration(max(d.reset_requests, d.reset_tokens))}
+            return limits
         raise GatewayError(ErrorKind.RATE_LIMITED, f"Rate limit reached; retry in {d.retry_after:.1f}s.",
-                           retry_after=d.retry_after, metadata=metadata)
+                           retry_after=d.retry_after, metadata=d.headers())

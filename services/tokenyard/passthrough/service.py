@@ -3,6 +3,7 @@ providers' pooled HTTP client, hand back the answer's status, headers and body b
 buffered), and meter the usage read from them once the body ends."""
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,9 +19,9 @@ from tokenyard.clients.config_cache import AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.common.ids import new_request_id
 from tokenyard.common.usage import UsageEvent
-from tokenyard.clients.metering import RateLimiter
+from tokenyard.clients.metering import Limit, RateLimiter
 from tokenyard.clients.usage_sink import UsageSink
-from tokenyard.passthrough.access import Access
+from tokenyard.passthrough.access import ADMISSION_TOKENS, Access
 from tokenyard.passthrough.meter import UsageMeter
 from tokenyard.passthrough.paths import check_rest, request_headers, response_headers, upstream_url
 from tokenyard.principal import Principal
@@ -72,6 +73,7 @@ class Passthrough:
         self._access = Access(self.gateway, authenticate, limiter, unauthenticated_rpm)
         self._http = http
         self._sink = sink
+        self._counting: set[asyncio.Task[None]] = set()
 
     def provider(self, provider_id: str) -> ProviderSpec:
         """A configured provider reachable by passthrough; 404 for anything else (no open proxy)."""
@@ -104,7 +106,7 @@ class Passthrough:
         """Send `call` upstream; errors before the upstream answered are GatewayErrors (nothing was metered)."""
         spec = self.provider(call.provider)
         rest = check_rest(call.path.encode("latin-1"))
-        snap, principal = await self._access.authorize(call.token, call.account_id, call.gateway_id)
+        snap, principal, limits = await self._access.authorize(call.token, call.account_id, call.gateway_id)
         url = upstream_url(spec.base_url, rest, call.query)
         started = time.perf_counter()
         req = self._http.build_request(call.method, url, headers=request_headers(call.headers),
@@ -117,10 +119,10 @@ class Passthrough:
         meter = UsageMeter(registry.usage_parser(spec.kind), resp.headers.get("content-type", ""),
                            resp.headers.get("content-encoding", ""))
         return Answer(resp.status_code, response_headers(resp.headers.multi_items()),
-                      self._relay(resp, meter, event, started), resp)
+                      self._relay(resp, meter, event, started, limits), resp)
 
-    async def _relay(self, resp: httpx.Response, meter: UsageMeter, event: dict[str, Any], started: float
-                     ) -> AsyncIterator[bytes]:
+    async def _relay(self, resp: httpx.Response, meter: UsageMeter, event: dict[str, Any], started: float,
+                     limits: list[Limit]) -> AsyncIterator[bytes]:
         first: float | None = None
         try:
             async for chunk in resp.aiter_raw():
@@ -134,13 +136,20 @@ class Passthrough:
             raise
         finally:
             await resp.aclose()
-            self._record(meter, event, started, first)
+            self._record(meter, event, started, first, limits)
 
-    def _record(self, meter: UsageMeter, event: dict[str, Any], started: float, first: float | None) -> None:
-        """One usage event, kind `passthrough`, when the response was in a known format."""
+    def _record(self, meter: UsageMeter, event: dict[str, Any], started: float, first: float | None,
+                limits: list[Limit]) -> None:
+        """One usage event, kind `passthrough`, when the response was in a known format; its tokens count
+        against the rate limits the call was admitted under."""
         usage = meter.result()
         if usage is None:
             return
+        tokens = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0) - ADMISSION_TOKENS
+        if limits and tokens > 0 and self._access.limiter is not None:
+            task = asyncio.get_running_loop().create_task(self._access.limiter.add_tokens(limits, tokens))
+            self._counting.add(task)
+            task.add_done_callback(self._counting.discard)
         model = event.pop("model") or str(usage.get("model") or "unknown")
         self._sink.submit(UsageEvent(
             **event, time=utcnow(), kind="passthrough", model=f"{event['target']}/{model}",
