@@ -49,15 +49,35 @@ end
 """
 
 
+AGENT_KINDS = ("responses", "responses_stream", "messages", "messages_stream")
+"""The agent-API routes (OpenAI Responses, Anthropic Messages), plain and streamed, on the same upstream."""
+
+
 def body_for(target: Target, kind: str) -> tuple[str, bytes]:
-    """(path, JSON body) of one request of `kind` (chat, stream or embed) to `target`."""
+    """(path, JSON body) of one request of `kind` (chat, stream, embed or an AGENT_KINDS one) to `target`."""
     path, model = target.routes[kind]
     if kind == "embed":
         return path, json.dumps({"model": model, "input": "the quick brown fox"}).encode()
-    body: dict = {"model": model, "messages": MESSAGES, "max_tokens": 64}
-    if kind == "stream":
+    streamed = kind.endswith("stream")
+    if kind.startswith("responses"):
+        body: dict = {"model": model, "instructions": MESSAGES[0]["content"], "input": MESSAGES[1]["content"],
+                      "max_output_tokens": 64}
+    elif kind.startswith("messages"):
+        body = {"model": model, "system": MESSAGES[0]["content"], "max_tokens": 64,
+                "messages": [{"role": "user", "content": MESSAGES[1]["content"]}]}
+    else:
+        body = {"model": model, "messages": MESSAGES, "max_tokens": 64}
+    if streamed:
         body["stream"] = True
     return path, json.dumps(body).encode()
+
+
+def headers_for(target: Target, kind: str) -> dict[str, str]:
+    """The target's headers, plus `anthropic-version` on the Messages route (as the anthropic SDK sends)."""
+    h = target.headers()
+    if kind.startswith("messages"):
+        h["anthropic-version"] = "2023-06-01"
+    return h
 
 
 def _lua_string(s: str) -> str:
@@ -66,9 +86,9 @@ def _lua_string(s: str) -> str:
 
 def lua_script(target: Target, kinds: list[str], max_per_thread: int = 0) -> str:
     """A wrk script cycling through one POST per kind, optionally stopping each thread after N responses."""
-    headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in target.headers().items())
     reqs = []
     for kind in kinds:
+        headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers_for(target, kind).items())
         path, body = body_for(target, kind)
         reqs.append(f"wrk.format('POST', {_lua_string(path)}, {{ {headers} }}, {_lua_string(body.decode())})")
     return LUA.format(requests=", ".join(reqs), max_per_thread=max_per_thread,
@@ -126,7 +146,7 @@ def probe(target: Target, kind: str) -> int:
 
     path, body = body_for(target, kind)
     try:
-        return httpx.post(target.url + path, content=body, headers=target.headers(), timeout=30).status_code
+        return httpx.post(target.url + path, content=body, headers=headers_for(target, kind), timeout=30).status_code
     except httpx.HTTPError:
         return 0
 

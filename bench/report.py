@@ -132,11 +132,20 @@ def _headline_md(results: dict) -> list[str]:
     return [*out, ""]
 
 
+TITLES = {"chat": "Non-streaming", "stream": "Streaming (whole response)",
+          "responses": "Responses API, non-streaming (overhead against direct chat)",
+          "responses_stream": "Responses API, streaming (overhead against direct stream)",
+          "messages": "Anthropic Messages API, non-streaming (overhead against direct chat)",
+          "messages_stream": "Anthropic Messages API, streaming (overhead against direct stream)"}
+
+
 def _runs_md(results: dict) -> list[str]:
     out = []
     direct = results["targets"].get("direct", {}).get("runs") or {}
-    for mode in ("chat", "stream"):
-        out += [f"## {'Non-streaming' if mode == 'chat' else 'Streaming (whole response)'} — wrk", "",
+    modes = sorted({key.rsplit("-c", 1)[0] for t in results["targets"].values() for key in (t.get("runs") or {})},
+                   key=lambda m: (m not in ("chat", "stream"), m))
+    for mode in modes:
+        out += [f"## {TITLES.get(mode, mode)} — wrk", "",
                 "| target | c | RPS | p50 ms | p90 ms | p99 ms | non-2xx | socket err | overhead p50/p90/p99 ms "
                 "| peak RSS MB | CPU s (target / nginx) | target CPU ms/req |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -144,7 +153,8 @@ def _runs_md(results: dict) -> list[str]:
             for key, r in (t.get("runs") or {}).items():
                 if not key.startswith(mode + "-"):
                     continue
-                d = direct.get(key)
+                d = direct.get(key.replace("responses_stream", "stream").replace("messages_stream", "stream")
+                               .replace("responses", "chat").replace("messages", "chat"))
                 over = "/".join(_f(r[p] - d[p]) for p in ("p50", "p90", "p99")) if d and name != "direct" else "—"
                 out.append(f"| {name} | {r['concurrency']} | {r['rps']:.0f} | {_f(r['p50'])} | {_f(r['p90'])} | "
                            f"{_f(r['p99'])} | {r['non2xx']} | {r['socket_errors']} | {over} | "

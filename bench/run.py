@@ -32,7 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="3 s runs, fewer TTFC samples, 5,000-request soak.")
     p.add_argument("--duration", type=float, help="Seconds per wrk run (default 10, quick 3).")
     p.add_argument("--concurrency", default="1,32,64", help="Comma-separated wrk concurrencies.")
-    p.add_argument("--modes", default="chat,stream", help="chat (non-streaming) and/or stream.")
+    p.add_argument("--modes", default="chat,stream",
+                   help="chat (non-streaming), stream, and the agent APIs: responses, responses_stream, messages, "
+                        "messages_stream (e.g. --modes chat,stream,responses,messages_stream).")
     p.add_argument("--targets", default=",".join(ALL_TARGETS), help=f"Subset of {', '.join(ALL_TARGETS)}.")
     p.add_argument("--ttfc-requests", type=int, help="Streams measured for time to first chunk (default 500).")
     p.add_argument("--soak-requests", type=int, help="Soak size against tokenyard all-in-one "
@@ -52,7 +54,8 @@ def measure_target(target: targets.Target, upstream: Upstream, args: argparse.Na
     time.sleep(settle)
     out: dict[str, Any] = {"url": target.url, "notes": list(target.notes), "runs": {}}
     out["rss_idle_mb"] = rss_bytes(target.pids) / MB if target.pids else None
-    out["probes"] = {kind: load.probe(target, kind) for kind in ("chat", "stream", "embed")}
+    kinds = {"chat", "stream", "embed", *args.modes.split(",")}
+    out["probes"] = {kind: load.probe(target, kind) if kind in target.routes else None for kind in sorted(kinds)}
     modes = [m for m in args.modes.split(",") if out["probes"].get(m) == 200]
     for m in args.modes.split(","):
         if m not in modes:

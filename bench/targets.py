@@ -86,7 +86,11 @@ def tokenyard_config(up: Upstream) -> dict[str, Any]:
 
 
 GATEWAY_ROUTES = {"chat": ("/v1/chat/completions", "bench-chat"), "stream": ("/v1/chat/completions", "bench-stream"),
-                  "embed": ("/v1/embeddings", "bench-embed")}
+                  "embed": ("/v1/embeddings", "bench-embed"),
+                  # the agent APIs, translated to the same chat-completions upstream (the direct target has
+                  # no such route: their overhead is read against direct chat/stream)
+                  "responses": ("/v1/responses", "bench-chat"), "responses_stream": ("/v1/responses", "bench-stream"),
+                  "messages": ("/v1/messages", "bench-chat"), "messages_stream": ("/v1/messages", "bench-stream")}
 
 
 def _tokenyard_env(work: Path) -> dict[str, str]:
