@@ -275,8 +275,9 @@ class Runtime:
 
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200), timeout=20.0)
         self._closers.append(http.aclose)
+        tenancy = need(self.parts.tenancy, "tenancy")
         service, register = build_chats(self.settings, self.catalog, router, authenticator, sessions, http,
-                                        enabled_tools=need(self.parts.tenancy, "tenancy").enabled_tools)
+                                        enabled_tools=tenancy.enabled_tools, app_default_model=tenancy.default_model)
         self.parts.chats_service = service
         return register
 

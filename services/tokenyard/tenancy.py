@@ -112,6 +112,11 @@ class Tenancy:
             return None
         return list(snap.config.enabled_tools)
 
+    async def default_model(self, principal: Principal, app_id: str) -> str:
+        """An app's `defaultModel` for the chat API ('' for app-less calls or apps that set none)."""
+        snap = await self.app_cache.get(app_id) if app_id else None
+        return snap.config.default_model if snap is not None and snap.config.default_model else ""
+
     def close_streams(self) -> None:
         """End the watch streams this process serves (call before stopping the gRPC server)."""
         for feed in (self.revocation_feed, self.change_feed):

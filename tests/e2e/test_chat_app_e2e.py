@@ -98,3 +98,20 @@ def test_user_content_parts_are_stored_and_sent_again(app: ChatApp) -> None:
     assert messages[0]["content"] == parts
     assert oai.last_body["messages"][0]["content"][1]["image_url"]["url"] == "https://example.org/cat.png"
     assert next(c for c in chats if c["id"] == chat_id)["title"] == "describe"
+
+
+def test_an_app_keys_chat_without_a_model_uses_the_apps_default_model(app: ChatApp) -> None:
+    app.reset()
+    with app.http() as admin:
+        r = admin.post("/v1/apps", json={"name": "chat-default-model"})
+        assert r.status_code == 201, r.text
+        app_id = r.json()["id"]
+        assert admin.put(f"/v1/{app_id}/ai/config", json={"defaultModel": "claude-sonnet-4"}).status_code == 200
+        r = admin.post("/v1/keys", json={"name": "app key", "app_id": app_id, "scopes": ["ai:gateway"]})
+        assert r.status_code == 201, r.text
+        key = r.json()["key"]
+    app.fakes["anthropic"].script_reply("from the app's default")
+    with app.http(key) as http:
+        turn = send(http, {"messages": [{"role": "user", "content": "hi"}]})
+    assert turn.status == 200 and turn.text == "from the app's default", turn.events or turn.body
+    assert len(app.fakes["anthropic"].requests) == 1 and not app.fakes["openai"].requests

@@ -1,6 +1,7 @@
 """The chat app service: start turns of stored chats, list/delete chats, manage apps' webhook tools."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -19,6 +20,13 @@ from tokenyard.principal import Principal
 from tokenyard.tokens import OFFLOAD_CHARS, count_messages, count_text, message_text, off_loop
 
 DEFAULT_MODEL = "gpt-4o"
+AppDefaultModel = Callable[[Principal, str], Awaitable[str]]
+"""An app's `defaultModel` for a caller ('' when the caller has no app or the app sets none)."""
+
+
+async def no_app_default(principal: Principal, app_id: str) -> str:
+    """No app config available (tests, embedders): no app default."""
+    return ""
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 
@@ -41,7 +49,7 @@ class ChatAppService:
 
     def __init__(self, authenticator: Authenticator, store: ChatStore, model: ChatModel, catalog: Catalog,
                  toolbox: Toolbox, limits: TurnLimits | None = None,
-                 default_model: str = DEFAULT_MODEL) -> None:
+                 default_model: str = DEFAULT_MODEL, app_default_model: AppDefaultModel = no_app_default) -> None:
         self._auth = authenticator
         self.store = store
         self._model = model
@@ -49,6 +57,7 @@ class ChatAppService:
         self.toolbox = toolbox
         self._limits = limits or TurnLimits()
         self._default_model = default_model
+        self._app_default_model = app_default_model
 
     async def start_turn(self, credential: str, request: dict[str, Any], chat_id: str = "",
                          request_id: str = "") -> Turn:
@@ -58,7 +67,8 @@ class ChatAppService:
         new = _check_new_messages(request.pop("messages", None))
         chat = await self.store.get_chat(owner_of(principal), chat_id) if chat_id else None
         history = [message_from_row(r) for r in await self.store.messages(chat.id)] if chat else []
-        request["model"] = request.get("model") or (chat.model if chat else "") or self._default_model
+        request["model"] = (request.get("model") or (chat.model if chat else "")
+                            or await self._app_default_model(principal, principal.app_id) or self._default_model)
         for key in ("stream", "stream_options", "n"):
             request.pop(key, None)
         tools = await self.toolbox.for_caller(principal, principal.app_id)

@@ -5,7 +5,7 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tokenyard.catalog import Catalog
-from tokenyard.chats.service import DEFAULT_MODEL, ChatAppService
+from tokenyard.chats.service import DEFAULT_MODEL, AppDefaultModel, ChatAppService, no_app_default
 from tokenyard.chats.servicer import ChatsServicer, registrar
 from tokenyard.chats.store import ChatStore
 from tokenyard.chats.tools import EnabledTools, Toolbox, builtin_tools, no_app_config
@@ -18,11 +18,13 @@ from tokenyard.settings import Settings
 
 def build_chats(settings: Settings, catalog: Catalog, router: Router, authenticator: Authenticator,
                 sessions: async_sessionmaker, http: httpx.AsyncClient,
-                enabled_tools: EnabledTools = no_app_config) -> tuple[ChatAppService, Registrar]:
+                enabled_tools: EnabledTools = no_app_config, app_default_model: AppDefaultModel = no_app_default
+                ) -> tuple[ChatAppService, Registrar]:
     """The service and its gRPC registrar. `http` is the client tools use (closed by the caller)."""
     store = ChatStore(sessions)
     toolbox = Toolbox(builtin_tools(catalog.tools, http, offline=settings.tools_offline), store, http, EgressPolicy(settings.egress_allow),
                       enabled_tools)
     service = ChatAppService(authenticator, store, RouterModel(router), catalog, toolbox,
-                             default_model=catalog.default_chat_model(DEFAULT_MODEL))
+                             default_model=catalog.default_chat_model(DEFAULT_MODEL),
+                             app_default_model=app_default_model)
     return service, registrar(ChatsServicer(service))
