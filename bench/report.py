@@ -139,6 +139,10 @@ TITLES = {"chat": "Non-streaming", "stream": "Streaming (whole response)",
           "messages_stream": "Anthropic Messages API, streaming (overhead against direct stream)"}
 
 
+BASE_MODE = {"responses": "chat", "messages": "chat", "responses_stream": "stream", "messages_stream": "stream"}
+"""The direct run an agent-API run's overhead is read against (direct has no such route)."""
+
+
 def _runs_md(results: dict) -> list[str]:
     out = []
     direct = results["targets"].get("direct", {}).get("runs") or {}
@@ -153,8 +157,7 @@ def _runs_md(results: dict) -> list[str]:
             for key, r in (t.get("runs") or {}).items():
                 if not key.startswith(mode + "-"):
                     continue
-                d = direct.get(key.replace("responses_stream", "stream").replace("messages_stream", "stream")
-                               .replace("responses", "chat").replace("messages", "chat"))
+                d = direct.get(f"{BASE_MODE.get(mode, mode)}-c{r['concurrency']}")
                 over = "/".join(_f(r[p] - d[p]) for p in ("p50", "p90", "p99")) if d and name != "direct" else "—"
                 out.append(f"| {name} | {r['concurrency']} | {r['rps']:.0f} | {_f(r['p50'])} | {_f(r['p90'])} | "
                            f"{_f(r['p99'])} | {r['non2xx']} | {r['socket_errors']} | {over} | "

@@ -20,6 +20,7 @@ from tokenyard.principal import Principal
 from tokenyard.tokens import OFFLOAD_CHARS, count_messages, count_text, message_text, off_loop
 
 DEFAULT_MODEL = "gpt-4o"
+ROLES = frozenset({"system", "user", "assistant", "tool"})
 AppDefaultModel = Callable[[Principal, str], Awaitable[str]]
 """An app's `defaultModel` for a caller ('' when the caller has no app or the app sets none)."""
 
@@ -27,7 +28,6 @@ AppDefaultModel = Callable[[Principal, str], Awaitable[str]]
 async def no_app_default(principal: Principal, app_id: str) -> str:
     """No app config available (tests, embedders): no app default."""
     return ""
-ROLES = frozenset({"system", "user", "assistant", "tool"})
 
 
 def owner_of(principal: Principal) -> Owner:

@@ -9,6 +9,7 @@ from tokenyard.clients.metering import Decision, Limit, RateLimiter
 from tokenyard.errors import ErrorKind, GatewayError
 from tokenyard.inference.context import CallContext
 from tokenyard.inference.estimate import prompt_estimate
+from tokenyard.principal import Principal
 
 
 
@@ -26,17 +27,22 @@ def app_limits(app_config: Any) -> tuple[int, int]:
     return int(getattr(rl, "rpm", 0) or 0), int(getattr(rl, "tpm", 0) or 0)
 
 
+def scoped_limits(principal: Principal, app_id: str, app_config: Any) -> list[Limit]:
+    """The key's and the app's own limits (the scopes every call of theirs counts in, passthrough included)."""
+    out = []
+    if (principal.rpm or principal.tpm) and principal.key_id:
+        out.append(Limit(f"key:{principal.key_id}", principal.rpm, principal.tpm))
+    rpm, tpm = app_limits(app_config)
+    if (rpm or tpm) and app_id:
+        out.append(Limit(f"app:{app_id}", rpm, tpm))
+    return out
+
+
 def limits_for(ctx: CallContext, default: Limit | None = None) -> list[Limit]:
     """The limits that apply to a call: its key's and its app's, and for a dimension (requests, tokens) neither
     limits, the gateway default (`default`, counted per key, or per account for JWT users)."""
-    out = []
     p = ctx.principal
-    if (p.rpm or p.tpm) and p.key_id:
-        out.append(Limit(f"key:{p.key_id}", p.rpm, p.tpm))
-    rpm, tpm = app_limits(ctx.app_config)
-    app_id = ctx.app_id or p.app_id
-    if (rpm or tpm) and app_id:
-        out.append(Limit(f"app:{app_id}", rpm, tpm))
+    out = scoped_limits(p, ctx.app_id or p.app_id, ctx.app_config)
     if default is not None:
         rpm = 0 if any(lim.rpm for lim in out) else default.rpm
         tpm = 0 if any(lim.tpm for lim in out) else default.tpm

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tokenyard.clients.config_cache import AppSnapshot
 from tokenyard.errors import ErrorKind, GatewayError
+from tokenyard.inference.ratelimit_policy import scoped_limits
 from tokenyard.clients.metering import Limit, RateLimiter
 from tokenyard.principal import Principal
 
@@ -76,11 +77,7 @@ class Access:
     async def _limit_keyed(self, snap: AppSnapshot, principal: Principal) -> list[Limit]:
         """A keyed call counts against its key's rpm/tpm and its app's rateLimits, the same scopes its Router
         calls use (so passthrough is no way around them)."""
-        limits = []
-        if (principal.rpm or principal.tpm) and principal.key_id:
-            limits.append(Limit(f"key:{principal.key_id}", principal.rpm, principal.tpm))
-        if snap.config.rpm or snap.config.tpm:
-            limits.append(Limit(f"app:{snap.app.id}", snap.config.rpm, snap.config.tpm))
+        limits = scoped_limits(principal, snap.app.id, snap.config)
         if not limits or self.limiter is None:
             return []
         return await self._acquire(limits)
